@@ -1,0 +1,54 @@
+# The two commands a user needs: `make demo` (the main job) and `make test`.
+# Both install what they need on a fresh Debian machine (apt as root, a venv in .venv).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := frr frr-pythontools gobgpd iproute2 iputils-ping curl tcpdump
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit integration deps venv bench bench-alloc bench-l2 bench-frr bench-gobgp clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "apt: installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing Debian packages:$$missing (run as root to install)"; fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+unit: venv
+	$(VENV)/bin/pytest -q tests/unit
+
+test: deps venv lint
+	$(VENV)/bin/pytest -q
+
+demo: deps venv
+	$(VENV)/bin/mlb plan examples/seed
+
+bench: bench-alloc bench-l2 bench-frr
+
+bench-alloc: venv
+	$(PY) tests/bench/bench_alloc.py
+
+bench-l2: deps venv
+	$(PY) tests/bench/bench_l2.py
+
+bench-frr: deps venv
+	$(PY) tests/bench/bench_frr.py
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""FRR backend: view model, render, incremental apply through vtysh, status parsing."""

@@ -1,0 +1,1 @@
+"""GoBGP backend: gRPC client for gobgpd, translate and diff."""

@@ -1,0 +1,1 @@
+"""Edges around the pure core: files, Kubernetes, netlink, raw sockets, network namespaces."""

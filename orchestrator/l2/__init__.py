@@ -1,0 +1,1 @@
+"""Layer-2 wire adapter: AF_PACKET sockets, BPF filters, frame templates."""

@@ -1,0 +1,1 @@
+"""Runtime: controller and speaker loops around the pure core."""
