@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from orchestrator import __version__
-from orchestrator.cli import plan, validate
+from orchestrator.cli import l2, plan, render, validate
 
-_MODULES = (validate, plan)
+_MODULES = (validate, plan, l2, render)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -368,3 +368,20 @@ class ClusterSnapshot:
     def endpoints_of(self, service: Service) -> tuple[Endpoint, ...]:
         key = service.key
         return tuple(ep for s in self.endpoint_slices if s.service_key == key for ep in s.endpoints)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The allocator's answer for one Service: which pool, which IPs (in status order).
+
+    ``class_name`` is set for Services served by a MetalLoadBalancerClass (L2 with home
+    nodes); None for plain MetalLB pools.
+    """
+
+    service: str  # "namespace/name"
+    pool: str
+    ips: tuple[IPAddress, ...]
+    class_name: str | None = None
