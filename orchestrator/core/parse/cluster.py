@@ -1,0 +1,64 @@
+"""Cluster objects we only read: ``Node``, ``Namespace`` and ``EndpointSlice``.
+
+* Node: its labels (node selectors), and the ``NetworkUnavailable=True`` condition, which
+  takes the node out of every announcement (MetalLB's ``nodeNetworkUnavailable``).
+* Namespace: its labels, against which IPAddressPool ``namespaceSelectors`` are resolved.
+* EndpointSlice: which Service it belongs to (label ``kubernetes.io/service-name``), and
+  per endpoint its addresses, node and ``ready``/``serving`` conditions. An absent condition
+  stays None: for EndpointSlices, "unknown" counts as ready. A slice without the label is
+  not a Service's slice (mirrored or hand-made) and is skipped with a warning.
+
+These objects are kept as far as they could be read: a node with a malformed label is
+still a node. Problems are still reported (and fail ``mlb validate``).
+"""
+
+from __future__ import annotations
+
+from orchestrator.core.errors import Errors
+from orchestrator.core.model import Endpoint, EndpointSlice, Namespace, Node
+from orchestrator.core.parse.documents import Doc
+from orchestrator.core.parse.fields import Fields, as_fields, is_mapping
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def parse_node(doc: Doc) -> Node:
+    unavailable = False
+    status = doc.raw.get("status")
+    conditions = status.get("conditions") if is_mapping(status) else None
+    for cond in conditions if isinstance(conditions, list) else []:
+        if (
+            is_mapping(cond)
+            and cond.get("type") == "NetworkUnavailable"
+            and cond.get("status") == "True"
+        ):
+            unavailable = True
+    return Node(name=doc.name, labels=dict(doc.labels), network_unavailable=unavailable)
+
+
+def parse_namespace(doc: Doc) -> Namespace:
+    return Namespace(name=doc.name, labels=dict(doc.labels))
+
+
+def parse_endpoint_slice(doc: Doc, errs: Errors) -> EndpointSlice | None:
+    service = doc.labels.get(SERVICE_NAME_LABEL)
+    if not service:
+        errs.warn("metadata.labels", f"no {SERVICE_NAME_LABEL} label; slice ignored")
+        return None
+    endpoints: list[Endpoint] = []
+    for path, raw in Fields(errs, doc.raw).elements("endpoints"):
+        ep = as_fields(errs, path, raw)
+        if ep is None:
+            continue
+        conditions = ep.obj("conditions") or Fields(errs, {}, ep.at("conditions"))
+        endpoints.append(
+            Endpoint(
+                addresses=tuple(a for _, a in ep.texts("addresses", unique=False)),
+                node_name=ep.text("nodeName"),
+                ready=conditions.maybe_flag("ready"),
+                serving=conditions.maybe_flag("serving"),
+            )
+        )
+    return EndpointSlice(
+        namespace=doc.namespace, name=doc.name, service_name=service, endpoints=tuple(endpoints)
+    )

@@ -1,0 +1,169 @@
+"""``parse_snapshot``: a list of manifests in, one ``ClusterSnapshot`` out, never an exception.
+
+Order matters only where one kind refers to another, so documents are grouped by kind and
+parsed in dependency order:
+
+1. identity of every document (``documents.read_document``); ``List`` objects are expanded
+   into their items; a second document with the same identity is an error and ignored;
+2. Secrets (password sources) and Community CRs (aliases), which other objects resolve
+   while parsing; Nodes and Namespaces;
+3. config objects, each on its own: BFD profiles, pools, classes, the ModuleConfig, peers,
+   advertisements; then the ``l2-default`` class of a version-1 ModuleConfig, which must
+   know every MetalLoadBalancerClass;
+4. the cross-object rules (``crosscheck``);
+5. Services and EndpointSlices, which do not depend on config validity.
+
+Only config objects with no error reach ``ClusterConfig``; Services are always kept, with
+their own errors attached. ``problems`` holds every error and warning, sorted by object and
+path so that output is stable whatever the file order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from orchestrator.core.errors import Errors, FieldError, Severity
+from orchestrator.core.model import ClusterConfig, ClusterSnapshot, Service
+from orchestrator.core.parse.advertisements import parse_bgp_advertisement, parse_l2_advertisement
+from orchestrator.core.parse.bfd import parse_bfd_profile
+from orchestrator.core.parse.classes import parse_class
+from orchestrator.core.parse.cluster import parse_endpoint_slice, parse_namespace, parse_node
+from orchestrator.core.parse.communities import parse_community_cr
+from orchestrator.core.parse.crosscheck import check_all
+from orchestrator.core.parse.documents import Doc, read_document, spec_of
+from orchestrator.core.parse.drafts import Draft, Item
+from orchestrator.core.parse.fields import Fields, is_mapping
+from orchestrator.core.parse.moduleconfig import DEFAULT_CLASS, parse_module_config
+from orchestrator.core.parse.peers import parse_bgp_peer
+from orchestrator.core.parse.pools import parse_ip_address_pool, parse_legacy_address_pool
+from orchestrator.core.parse.services import parse_service
+
+ConfigParser = Callable[[Doc, Fields, Draft], None]
+
+#: Config kinds in parse order, with whether ``spec`` is required.
+CONFIG_KINDS: tuple[tuple[str, ConfigParser, bool], ...] = (
+    ("BFDProfile", parse_bfd_profile, False),
+    ("IPAddressPool", parse_ip_address_pool, True),
+    ("AddressPool", parse_legacy_address_pool, True),
+    ("MetalLoadBalancerClass", parse_class, True),
+    ("ModuleConfig", parse_module_config, False),
+    ("BGPPeer", parse_bgp_peer, True),
+    ("L2Advertisement", parse_l2_advertisement, False),
+    ("BGPAdvertisement", parse_bgp_advertisement, False),
+)
+
+
+def expand(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> Iterator[tuple[str, object]]:
+    """Documents, with ``kind: List`` (and ``*List``) objects replaced by their items."""
+    for source, raw in docs:
+        kind = raw.get("kind") if is_mapping(raw) else None
+        items = raw.get("items") if is_mapping(raw) else None
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+            for i, item in enumerate(items):
+                yield f"{source}.items[{i}]", item
+        else:
+            yield source, raw
+
+
+def identify(
+    docs: Sequence[tuple[str, Mapping[str, Any]]], sink: list[FieldError]
+) -> dict[str, list[tuple[Doc, Errors]]]:
+    by_kind: dict[str, list[tuple[Doc, Errors]]] = {}
+    seen: dict[str, Doc] = {}
+    for source, raw in expand(docs):
+        found = read_document(source, raw, sink)
+        if found is None:
+            continue
+        doc, errs = found
+        if doc.ref in seen:
+            errs.add("", f"defined again (first in {seen[doc.ref].source}); ignored")
+            continue
+        seen[doc.ref] = doc
+        by_kind.setdefault(doc.kind, []).append(found)
+    return by_kind
+
+
+def parse_snapshot(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> ClusterSnapshot:
+    """Parse and validate every document; see the module docstring for the rules."""
+    sink: list[FieldError] = []
+    by_kind = identify(docs, sink)
+    draft = Draft(sink)
+    for doc, _ in by_kind.get("Secret", []):
+        draft.secrets.add(doc)
+    for doc, errs in by_kind.get("Community", []):
+        spec = spec_of(doc, errs)
+        if spec is not None:
+            parse_community_cr(spec, draft.aliases, doc.ref)
+    for doc, _ in by_kind.get("Node", []):
+        draft.nodes[doc.name] = parse_node(doc)
+    namespaces = {doc.name: parse_namespace(doc) for doc, _ in by_kind.get("Namespace", [])}
+
+    for kind, parser, spec_required in CONFIG_KINDS:
+        for doc, errs in by_kind.get(kind, []):
+            spec = spec_of(doc, errs, required=spec_required)
+            if spec is not None:
+                parser(doc, spec, draft)
+    settle_default_class(draft)
+    check_all(draft)
+
+    services = [parse_service(doc, errs) for doc, errs in by_kind.get("Service", [])]
+    slices = [parse_endpoint_slice(doc, errs) for doc, errs in by_kind.get("EndpointSlice", [])]
+    problems = sorted(sink, key=lambda e: (e.obj, e.path, e.severity != Severity.ERROR, e.message))
+    return ClusterSnapshot(
+        config=build_config(draft),
+        services=tuple(attach_errors(sorted(services, key=lambda s: s.key), problems)),
+        nodes=dict(sorted(draft.nodes.items())),
+        namespaces=dict(sorted(namespaces.items())),
+        endpoint_slices=tuple(
+            sorted((s for s in slices if s is not None), key=lambda s: (s.namespace, s.name))
+        ),
+        problems=tuple(problems),
+    )
+
+
+def settle_default_class(draft: Draft) -> None:
+    """Add the ``l2-default`` class a version-1 ModuleConfig asks for, if it may exist."""
+    if draft.pending_default_class is None:
+        return
+    cls, pool = draft.pending_default_class
+    if any(c.value.name == DEFAULT_CLASS for c in draft.classes):
+        cls.errs.warn(
+            cls.path,
+            f"MetalLoadBalancerClass {DEFAULT_CLASS} already exists; the layer2 pools are not "
+            "turned into another one",
+        )
+        return
+    is_default = not any(c.value.is_default for c in draft.classes)
+    draft.classes.append(
+        Item(replace(cls.value, is_default=is_default), cls.errs, cls.source, cls.desc, cls.path)
+    )
+    draft.pools.append(pool)
+
+
+def build_config(draft: Draft) -> ClusterConfig:
+    def ok(items: Sequence[Item[Any]]) -> list[Any]:
+        return sorted((i.value for i in items if i.ok), key=lambda v: v.name)
+
+    return ClusterConfig(
+        pools={p.name: p for p in ok(draft.pools)},
+        classes={c.name: c for c in ok(draft.classes)},
+        l2_advertisements=tuple(ok(draft.l2_ads)),
+        bgp_advertisements=tuple(ok(draft.bgp_ads)),
+        bgp_peers=tuple(ok(draft.peers)),
+        bfd_profiles={b.name: b for b in ok(draft.bfd_profiles)},
+        load_balancer_class=draft.load_balancer_class,
+        speaker_node_selector=dict(draft.speaker_node_selector),
+    )
+
+
+def attach_errors(services: list[Service], problems: Sequence[FieldError]) -> Iterator[Service]:
+    """Give each Service the errors recorded against it (warnings stay in ``problems``)."""
+    errors: dict[str, list[FieldError]] = {}
+    for e in problems:
+        if e.severity is Severity.ERROR and e.obj.startswith("Service/"):
+            errors.setdefault(e.obj, []).append(e)
+    for service in services:
+        own = errors.get(f"Service/{service.namespace}/{service.name}")
+        yield replace(service, errors=tuple(own)) if own else service
