@@ -14,14 +14,26 @@ Checks, in order (the first failing one is the reason):
 5. its speaker is live;
 6. the Service has at least one ready endpoint somewhere;
 7. with ``externalTrafficPolicy: Local``, the node itself hosts a ready endpoint.
+
+Checks 6-7 read a Service's endpoints; ``EndpointSummary`` condenses them once per Service
+(``summarize_endpoints`` indexes a whole snapshot) so that asking about many nodes and many
+Services stays O(1) per question instead of rescanning every EndpointSlice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
+from dataclasses import dataclass
 from enum import StrEnum
 
-from orchestrator.core.model import EXCLUDE_LABEL, Endpoint, Node, Service, TrafficPolicy
+from orchestrator.core.model import (
+    EXCLUDE_LABEL,
+    ClusterSnapshot,
+    Endpoint,
+    Node,
+    Service,
+    TrafficPolicy,
+)
 
 
 class Reason(StrEnum):
@@ -70,18 +82,49 @@ def nodes_with_ready_endpoints(endpoints: Iterable[Endpoint]) -> frozenset[str]:
     return frozenset(e.node_name for e in endpoints if e.node_name and e.can_serve)
 
 
+@dataclass(frozen=True)
+class EndpointSummary:
+    """What checks 6-7 need to know about one Service's endpoints."""
+
+    #: At least one endpoint that can serve and has an address, anywhere in the cluster.
+    ready: bool = False
+    #: Nodes hosting such an endpoint.
+    nodes: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, endpoints: Iterable[Endpoint]) -> EndpointSummary:
+        ready = False
+        nodes: set[str] = set()
+        for e in endpoints:
+            if e.can_serve and e.addresses:
+                ready = True
+                if e.node_name:
+                    nodes.add(e.node_name)
+        return cls(ready=ready, nodes=frozenset(nodes))
+
+    def reason(self, service: Service, node_name: str) -> Reason | None:
+        """Service-level checks (6-7) for one node."""
+        if not self.ready:
+            return Reason.NO_ENDPOINTS
+        if service.external_traffic_policy is TrafficPolicy.LOCAL and node_name not in self.nodes:
+            return Reason.NO_LOCAL_ENDPOINTS
+        return None
+
+
+def summarize_endpoints(snapshot: ClusterSnapshot) -> dict[str, EndpointSummary]:
+    """One pass over every EndpointSlice: Service key -> summary. Services without any
+    slice are absent (``EndpointSummary()`` is the right default for them)."""
+    by_service: dict[str, list[Endpoint]] = {}
+    for s in snapshot.endpoint_slices:
+        by_service.setdefault(s.service_key, []).extend(s.endpoints)
+    return {key: EndpointSummary.of(eps) for key, eps in by_service.items()}
+
+
 def endpoint_reason(
     service: Service, node_name: str, endpoints: Iterable[Endpoint]
 ) -> Reason | None:
     """Service-level checks (6-7) for one node."""
-    eps = [e for e in endpoints if e.can_serve and e.addresses]
-    if not eps:
-        return Reason.NO_ENDPOINTS
-    if service.external_traffic_policy is TrafficPolicy.LOCAL and not any(
-        e.node_name == node_name for e in eps
-    ):
-        return Reason.NO_LOCAL_ENDPOINTS
-    return None
+    return EndpointSummary.of(endpoints).reason(service, node_name)
 
 
 def eligibility(
