@@ -39,7 +39,7 @@ test: deps venv lint
 demo: deps venv
 	$(VENV)/bin/mlb plan examples/seed
 
-bench: bench-alloc bench-l2 bench-frr
+bench: bench-alloc bench-l2 bench-frr bench-gobgp
 
 bench-alloc: venv
 	$(PY) tests/bench/bench_alloc.py
@@ -49,6 +49,9 @@ bench-l2: deps venv
 
 bench-frr: deps venv
 	$(PY) tests/bench/bench_frr.py
+
+bench-gobgp: deps venv
+	$(PY) tests/bench/bench_gobgp.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

@@ -1,1 +1,48 @@
-"""GoBGP backend: gRPC client for gobgpd, translate and diff."""
+"""GoBGP backend: drive a local gobgpd through its gRPC API, sending only deltas.
+
+Public surface (what the speaker uses)::
+
+    from gobgp import GobgpBackend, GobgpDesired, GobgpGlobal, GobgpPeer, GobgpPath
+
+    backend = GobgpBackend("unix:///run/gobgpd.sock")   # or "127.0.0.1:50051"
+    report = backend.apply(desired)                     # ApplyReport
+    status = backend.status()                           # sessions + announced counts
+
+Modules: ``model`` (desired state), ``plan`` (pure diff and policy layout), ``translate``
+(model <-> API messages), ``client`` (gRPC with deadlines and error translation), ``backend``
+(apply/status), ``daemon`` (starting a bare gobgpd), ``errors``. The API messages are
+generated at build time from ``gobgp/proto`` into ``gobgp._generated`` (see hatch_build.py).
+"""
+
+from gobgp.backend import ApplyReport, GobgpBackend, GobgpStatus, PeerStatus
+from gobgp.errors import ConfigRejected, GobgpBackendError, TransientBackendError
+from gobgp.model import (
+    Community,
+    Family,
+    GobgpDesired,
+    GobgpGlobal,
+    GobgpPath,
+    GobgpPeer,
+    LargeCommunity,
+    validate,
+)
+from gobgp.plan import SessionState
+
+__all__ = [
+    "ApplyReport",
+    "Community",
+    "ConfigRejected",
+    "Family",
+    "GobgpBackend",
+    "GobgpBackendError",
+    "GobgpDesired",
+    "GobgpGlobal",
+    "GobgpPath",
+    "GobgpPeer",
+    "GobgpStatus",
+    "LargeCommunity",
+    "PeerStatus",
+    "SessionState",
+    "TransientBackendError",
+    "validate",
+]
