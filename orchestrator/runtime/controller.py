@@ -1,0 +1,130 @@
+"""The controller loop: allocate IPs, place L2 homes, record both on the Services.
+
+Level-triggered: every wake-up (a file changed, a lease changed, or the periodic tick)
+re-reads the whole snapshot and runs the pure ``plan``. The ``Allocator`` lives as long as
+the process (its sticky cursors), but correctness never depends on it: a new process
+rebuilds everything from the recorded status first (``Allocator.reconcile`` restores before
+it allocates), so a restart moves no IP.
+
+Only differences are written: a Service whose record is unchanged is not touched, so the
+speakers' watchers stay quiet in steady state. Events are logged once per change of text,
+not on every pass.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.core.allocator import Allocator
+from orchestrator.core.membership import LeaseTracker
+from orchestrator.core.placement import Homes
+from orchestrator.core.plan import plan
+from orchestrator.core.status import desired_status
+from orchestrator.runtime.log import Logger
+from orchestrator.runtime.source import ManifestSource, Watcher
+from orchestrator.runtime.state import StateDir
+
+
+class Controller:
+    def __init__(
+        self, source: ManifestSource, state: StateDir, *, log: Logger | None = None
+    ) -> None:
+        self.source = source
+        self.state = state
+        self.log = log or Logger("controller")
+        self.allocator = Allocator()
+        self.tracker = LeaseTracker()
+        self.homes: Homes = {}
+        self._reported: dict[str, str] = {}
+        self._problems: tuple[str, ...] = ()
+
+    def reconcile(self, now: float | None = None) -> int:
+        """One full pass; returns how many Service records were written or removed."""
+        now = time.monotonic() if now is None else now
+        loaded = self.source.load()
+        self._report_problems(loaded.problems, stale=loaded.stale)
+        if loaded.snapshot is None:
+            return 0
+        snapshot = loaded.snapshot
+        live = self.tracker.observe(self.state.read_leases(), now)
+        result = plan(
+            snapshot, allocator=self.allocator, live_nodes=live, previous_homes=self.homes
+        )
+        self.homes = result.homes
+        writes = 0
+        present = set()
+        for row in result.services:
+            key = row.service.key
+            present.add(key)
+            record = desired_status(row.service, row.outcome, row.homes)
+            for event in row.outcome.events:
+                self._event(key, event.kind.value, event.message, event.type)
+            if record is None:
+                continue
+            if _same(loaded.statuses.get(key), record.to_dict()):
+                continue
+            if not record.ingress and key not in loaded.statuses:
+                continue  # nothing recorded and nothing to record
+            self.state.write_status(key, record)
+            writes += 1
+            self.log(
+                "statusWritten",
+                service=key,
+                ip=",".join(record.ingress) or "-",
+                homes=",".join(
+                    row.homes.get(ip, "-") for ip in (row.assignment.ips if row.assignment else ())
+                )
+                or None,
+            )
+        # Services that no longer exist: their record goes, their IPs are free.
+        known = {s.key for s in snapshot.services}
+        for key in loaded.statuses:
+            if key not in known and key not in present:
+                self.state.delete_status(key)
+                writes += 1
+                self.log("serviceDeleted", service=key)
+        return writes
+
+    def run(self, stop: threading.Event, *, tick: float = 0.5) -> None:
+        watcher = Watcher(self.source.directory, self.state.root)
+        watcher.start()
+        self.log("started", msg=f"source={self.source.directory} state={self.state.root}")
+        try:
+            while not stop.is_set():
+                try:
+                    self.reconcile()
+                except Exception as e:  # a bug must not kill the loop; report it
+                    self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
+                watcher.wait(tick)
+        finally:
+            watcher.stop()
+
+    def _event(self, service: str, kind: str, message: str, type_: str) -> None:
+        text = f"{kind}:{message}"
+        if self._reported.get(service) == text:
+            return
+        self._reported[service] = text
+        self.log(
+            kind, level="warning" if type_ == "Warning" else "info", service=service, msg=message
+        )
+
+    def _report_problems(self, problems: Any, *, stale: bool) -> None:
+        lines = tuple(sorted(str(p) for p in problems))
+        if lines == self._problems:
+            return
+        self._problems = lines
+        for line in lines:
+            self.log("configProblem", level="warning", msg=line)
+        if stale:
+            self.log(
+                "configStale",
+                level="error",
+                msg="manifests have errors; keeping the last good configuration",
+            )
+
+
+def _same(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
+    return current is not None and dict(current) == dict(wanted)

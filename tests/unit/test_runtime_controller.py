@@ -1,0 +1,75 @@
+"""The standalone controller over real files: it records IPs and homes, a restarted
+controller moves nothing, an invalid edit freezes the last good config (no IP withdrawn or
+moved), and a deleted Service frees its record."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from orchestrator.runtime.controller import Controller
+from orchestrator.runtime.source import ManifestSource
+from orchestrator.runtime.state import StateDir
+
+SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
+NODES = ("frontend-1", "frontend-2", "frontend-3")
+
+
+def setup(tmp_path: Path) -> tuple[Path, StateDir]:
+    src = tmp_path / "src"
+    shutil.copytree(SEED, src)
+    state = StateDir(tmp_path / "state")
+    for n in NODES:
+        state.renew_lease(n, duration=2.0, counter=1)
+    return src, state
+
+
+def controller(src: Path, state: StateDir) -> Controller:
+    return Controller(ManifestSource(src, state), state)
+
+
+def record(state: StateDir) -> dict[str, object]:
+    return json.loads((state.services / "demo" / "web.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_records_three_ips_on_three_homes_and_restart_moves_nothing(tmp_path: Path) -> None:
+    src, state = setup(tmp_path)
+    assert controller(src, state).reconcile(now=0.0) == 1
+    first = record(state)
+    assert len(first["ingress"]) == 3  # type: ignore[arg-type]
+    homes = json.loads(first["annotations"]["metallb-orchestrator.io/l2-homes"])  # type: ignore[index]
+    assert sorted(homes.values()) == sorted(NODES)
+    conditions = {c["type"]: c for c in first["conditions"]}  # type: ignore[attr-defined]
+    assert conditions["AllPublicIPsAssigned"]["message"] == "3 of 3 public IPs were assigned"
+    # a new process (fresh allocator) restores from the record: nothing moves or is rewritten
+    assert controller(src, state).reconcile(now=0.0) == 0
+    assert record(state) == first
+
+
+def test_invalid_edit_keeps_last_good_config_and_every_ip(tmp_path: Path) -> None:
+    src, state = setup(tmp_path)
+    ctl = controller(src, state)
+    ctl.reconcile(now=0.0)
+    before = record(state)
+    # break the class: its pool would vanish from the parsed config
+    (src / "class.yaml").write_text(
+        (src / "class.yaml").read_text().replace("192.168.2.100-192.168.2.150", "192.168.2.300")
+    )
+    assert ctl.reconcile(now=0.1) == 0
+    assert record(state) == before
+    # a YAML syntax error that hides the Service document changes nothing either
+    (src / "service.yaml").write_text("kind: Service\n  bad: [\n")
+    assert ctl.reconcile(now=0.2) == 0
+    assert record(state) == before
+
+
+def test_deleting_the_service_removes_its_record(tmp_path: Path) -> None:
+    src, state = setup(tmp_path)
+    ctl = controller(src, state)
+    ctl.reconcile(now=0.0)
+    text = (src / "service.yaml").read_text()
+    docs = [d for d in text.split("\n---\n") if "kind: Service" not in d]
+    (src / "service.yaml").write_text("\n---\n".join(docs))
+    assert ctl.reconcile(now=0.1) == 1
+    assert not (state.services / "demo" / "web.json").exists()
