@@ -23,6 +23,15 @@ settings.register_profile("hunt", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden files from the current rendering",
+    )
+
+
 @pytest.fixture
 def netns() -> Iterator[Namespaces]:
     """Namespaces that are removed after the test, also when it fails."""

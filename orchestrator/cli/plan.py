@@ -20,15 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from orchestrator.adapters.files import load_directory
-from orchestrator.cli.validate import report
+from orchestrator.cli._load import load_valid
 from orchestrator.core.alloc_result import Reason
-from orchestrator.core.errors import Severity
-from orchestrator.core.parse import parse_snapshot
 from orchestrator.core.plan import Plan, ServicePlan, plan
 
 #: Services we do not handle are not shown (kubectl would show them, but with no pool,
@@ -46,16 +41,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    directory = Path(args.directory)
-    if not directory.is_dir():
-        print(f"mlb plan: {directory}: not a directory", file=sys.stderr)
-        return 2
-    loaded = load_directory(directory)
-    snapshot = parse_snapshot(loaded.documents)
-    problems = [*loaded.problems, *snapshot.problems]
-    if any(p.severity is Severity.ERROR for p in problems):
-        return report(problems, out=sys.stdout, err=sys.stderr)
-    report(problems, out=sys.stdout, err=sys.stderr)  # warnings only, to stderr
+    snapshot = load_valid(args.directory, command="plan")
+    if isinstance(snapshot, int):
+        return snapshot
     result = plan(snapshot)
     if args.output == "json":
         print(json.dumps(to_json(result), indent=2))

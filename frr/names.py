@@ -1,0 +1,237 @@
+"""Every name and number we put into FRR, and the patterns user strings must match first.
+
+Ownership by name: everything we create in FRR is recognisable without any state of ours,
+so drift repair can touch our objects and nothing else:
+
+- route-maps, large-community-lists and BFD profiles are named ``MLB-...``;
+- neighbours carry the description ``MLB BGPPeer/<name>``;
+- ``network`` statements point at an ``MLB-ADV-...`` route-map.
+
+An engineer's own route-maps, lists, neighbours and networks (any other name) survive every
+apply and every repair.
+
+Internal tags: each BGPAdvertisement in use gets a number, and the ``network`` route-map of
+a prefix adds the large community ``<myASN>:4242424242:<number>`` for every advertisement
+behind it. Per-peer outbound route-maps permit routes carrying a tag of an advertisement
+allowed for that peer and delete every internal tag (one regex list, ``MLB-TAGS``), so the
+peer sees exactly the configured communities. Numbers come from a hash of the name, so
+adding or removing one advertisement does not renumber the others.
+
+Config injection (DESIGN decision 10): the parser validates user input first; this module is
+the second line. Names must be Kubernetes object names, interface names Linux ones,
+communities numeric or well-known, passwords printable ASCII without whitespace or the
+characters FRR's config syntax gives a meaning (``!``, ``#``, ``?``, quotes, backslash).
+A string that fails is a ``ConversionError``; it never reaches vtysh. Error messages name
+the object and field but never quote a password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from orchestrator.core.errors import quote
+from orchestrator.core.model import Community, CommunityKind
+
+OWNED_PREFIX = "MLB-"
+ADV_PREFIX = "MLB-ADV-"
+TAGS_LIST = "MLB-TAGS"
+DESCRIPTION_PREFIX = "MLB BGPPeer/"
+#: Local-data-1 of our internal tag communities; unlikely to collide with a real community.
+TAG_MARKER = 4242424242
+#: Room for names inside FRR identifiers; longer names are shortened with a hash suffix.
+_MAX_PART = 40
+
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+_IFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
+_PASSWORD = re.compile(r"[A-Za-z0-9$%&()*+,./:;<=>@\[\]^_{|}~-]{1,80}")
+_STANDARD = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
+_LARGE = re.compile(r"([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})")
+#: The last check before a line reaches vtysh: one line of printable ASCII.
+SAFE_LINE = re.compile(r"[\x20-\x7e]*")
+
+#: Well-known communities (RFC 1997, 7999, 8326, 9494) by the names FRR prints.
+WELL_KNOWN: dict[str, int] = {
+    "internet": 0,
+    "graceful-shutdown": 0xFFFF0000,
+    "accept-own": 0xFFFF0001,
+    "llgr-stale": 0xFFFF0006,
+    "no-llgr": 0xFFFF0007,
+    "blackhole": 0xFFFF029A,
+    "no-export": 0xFFFFFF01,
+    "no-advertise": 0xFFFFFF02,
+    "local-AS": 0xFFFFFF03,
+    "no-peer": 0xFFFFFF04,
+}
+_WELL_KNOWN_BY_VALUE = {v: k for k, v in WELL_KNOWN.items()}
+_WELL_KNOWN_LOWER = {k.lower(): v for k, v in WELL_KNOWN.items()}
+
+
+class ConversionError(Exception):
+    """The intent holds something we refuse to hand to FRR. The user fixes the input; the
+    backend keeps the last good configuration meanwhile."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def printable(text: str) -> str:
+    """``text`` on one printable line: control characters escaped (for error messages)."""
+    return "".join(ch if " " <= ch <= "~" else repr(ch)[1:-1] for ch in text)
+
+
+class Checker:
+    """Collects every validation problem of one conversion, so all are reported at once.
+
+    Messages are always one printable line: object names are escaped, since the object
+    that fails validation may be the very one carrying a newline."""
+
+    def __init__(self) -> None:
+        self._problems: list[str] = []
+
+    @property
+    def problems(self) -> list[str]:
+        return self._problems
+
+    def add(self, obj: str, message: str) -> None:
+        self._problems.append(f"{printable(obj)}: {message}")
+
+    def name(self, obj: str, field: str, value: str) -> bool:
+        if _K8S_NAME.fullmatch(value):
+            return True
+        self.add(
+            obj,
+            f"{field} {quote(value)} is not a Kubernetes object name "
+            "(lowercase letters, digits, '-' and '.')",
+        )
+        return False
+
+    def interface(self, obj: str, value: str) -> bool:
+        if _IFACE.fullmatch(value):
+            return True
+        self.add(obj, f"interface {quote(value)} is not a Linux interface name")
+        return False
+
+    def password(self, obj: str, value: str) -> bool:
+        if _PASSWORD.fullmatch(value):
+            return True
+        # never quote the value: it is a secret
+        self.add(
+            obj,
+            "password must be 1-80 printable ASCII characters without whitespace, "
+            "quotes, backslash, '!', '#' or '?'",
+        )
+        return False
+
+    def community(self, obj: str, c: Community, *, asn: int | None) -> bool:
+        if community_text(c) is not None and not _is_reserved(c, asn):
+            return True
+        why = "is reserved for internal tags" if _is_reserved(c, asn) else "is not valid"
+        self.add(obj, f"community {quote(str(c))} {why}")
+        return False
+
+    def raise_if_any(self) -> None:
+        if self._problems:
+            raise ConversionError(self._problems)
+
+
+def _is_reserved(c: Community, asn: int | None) -> bool:
+    if c.kind is not CommunityKind.LARGE or asn is None:
+        return False
+    m = _LARGE.fullmatch(c.value)
+    return m is not None and int(m.group(1)) == asn and int(m.group(2)) == TAG_MARKER
+
+
+def community_text(c: Community) -> str | None:
+    """The community as FRR prints it, or None when it is not valid."""
+    if c.kind is CommunityKind.LARGE:
+        m = _LARGE.fullmatch(c.value)
+        if m is None or any(int(x) > 0xFFFFFFFF for x in m.groups()):
+            return None
+        return ":".join(str(int(x)) for x in m.groups())
+    known = _WELL_KNOWN_LOWER.get(c.value.lower())
+    if known is not None:
+        return _WELL_KNOWN_BY_VALUE[known]
+    m = _STANDARD.fullmatch(c.value)
+    if m is None or any(int(x) > 0xFFFF for x in m.groups()):
+        return None
+    value = (int(m.group(1)) << 16) | int(m.group(2))
+    return _WELL_KNOWN_BY_VALUE.get(value, f"{int(m.group(1))}:{int(m.group(2))}")
+
+
+def community_order(text: str) -> tuple[int, ...]:
+    """FRR prints communities in numeric order; ``text`` is a ``community_text`` result."""
+    if text in WELL_KNOWN:
+        return (WELL_KNOWN[text],)
+    parts = [int(x) for x in text.split(":")]
+    if len(parts) == 2:
+        return ((parts[0] << 16) | parts[1],)
+    return tuple(parts)
+
+
+def part(name: str) -> str:
+    """A Kubernetes name made short enough for an FRR identifier, deterministically."""
+    if len(name) <= _MAX_PART:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: _MAX_PART - 9]}-{digest}"
+
+
+def adv_route_map(advertisements: tuple[str, ...]) -> str:
+    """The ``network`` route-map of a prefix whose advertisements are ``advertisements``."""
+    joined = "+".join(advertisements)
+    if len(advertisements) == 1 or len(joined) <= _MAX_PART:
+        return ADV_PREFIX + part(joined)
+    digest = hashlib.sha256(joined.encode()).hexdigest()[:12]
+    return f"{ADV_PREFIX}multi-{digest}"
+
+
+def peer_in(peer: str) -> str:
+    return f"{OWNED_PREFIX}{part(peer)}-in"
+
+
+def peer_out(peer: str) -> str:
+    return f"{OWNED_PREFIX}{part(peer)}-out"
+
+
+def peer_allowed(peer: str) -> str:
+    return f"{OWNED_PREFIX}{part(peer)}-allowed"
+
+
+def bfd_profile(name: str) -> str:
+    return f"{OWNED_PREFIX}{part(name)}"
+
+
+def description(peer: str) -> str:
+    return f"{DESCRIPTION_PREFIX}{part(peer)}"
+
+
+def tag_numbers(advertisements: Iterable[str]) -> dict[str, int]:
+    """A stable number in 1..999999 per advertisement name.
+
+    From a hash of the name, so numbers do not move when other advertisements come and go;
+    a collision (rare) is resolved by probing upwards in name order.
+    """
+    taken: set[int] = set()
+    out: dict[str, int] = {}
+    for name in sorted(set(advertisements)):
+        n = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % 999_999 + 1
+        while n in taken:
+            n = n % 999_999 + 1
+        taken.add(n)
+        out[name] = n
+    return out
+
+
+def tag_community(asn: int, number: int) -> str:
+    return f"{asn}:{TAG_MARKER}:{number}"
+
+
+def tags_regex(asn: int) -> str:
+    return f"^{asn}:{TAG_MARKER}:"
+
+
+def is_owned_name(name: str) -> bool:
+    return name.startswith(OWNED_PREFIX)

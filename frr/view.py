@@ -1,0 +1,389 @@
+"""FRR view model: the node's BGP intent translated into FRR objects, names and numbers.
+
+``build_view(intent)`` computes everything the templates and the command generator need:
+route-map and list names, tag numbers, statement text in FRR's own canonical spelling
+(the exact text ``show running-config`` prints back, e.g. ``ebgp-multihop 255`` and
+communities in numeric order), so that what we render, what we apply and what we read back
+compare equal. Templates only loop over these objects.
+
+What a node's config looks like (names from ``frr.names``)::
+
+    bgp large-community-list standard MLB-<peer>-allowed permit <asn>:4242424242:<tag>
+    bgp large-community-list expanded MLB-TAGS permit ^<asn>:4242424242:
+    route-map MLB-ADV-<adv> permit 10           attributes + internal tag, one per
+     set community ... additive                 distinct set of advertisements
+     set large-community <tag> ... additive
+     set local-preference N
+    route-map MLB-<peer>-in deny 10             nothing is accepted from peers
+    route-map MLB-<peer>-out permit 10          only tags allowed for this peer,
+     match large-community MLB-<peer>-allowed   internal tags stripped
+     set large-comm-list MLB-TAGS delete
+    router bgp <asn>
+     neighbor X remote-as ... / description MLB BGPPeer/<peer> / options
+     address-family ipv4|ipv6 unicast
+      network P route-map MLB-ADV-<adv>         the only per-prefix objects
+      neighbor X activate / route-map in / out
+
+Every user-supplied string is validated here (``names.Checker``); a failure is a
+``ConversionError`` listing every problem, and nothing reaches FRR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from frr import names
+from frr.names import Checker
+from orchestrator.core.bgp import NodeBGPIntent, PeerIntent, PrefixIntent
+from orchestrator.core.model import BFDProfile, CommunityKind, DynamicASN, IPNetwork, Secret
+
+#: Router-level statements we own, in the order FRR prints them (router-id comes first).
+ROUTER_STATEMENTS = (
+    "no bgp ebgp-requires-policy",
+    "no bgp default ipv4-unicast",
+    "bgp graceful-restart preserve-fw-state",
+    "no bgp network import-check",
+)
+#: Top-level statements we own: next hops of multi-hop peers may resolve via a default route.
+GLOBAL_STATEMENTS = ("ip nht resolve-via-default", "ipv6 nht resolve-via-default")
+AFI = {4: "ipv4", 6: "ipv6"}
+
+# FRR's BFD defaults: a profile prints only what differs from them.
+_BFD_DEFAULTS = {"detect-multiplier": 3, "receive-interval": 300, "transmit-interval": 300}
+_BFD_ECHO_DEFAULT = 50
+_BFD_MIN_TTL_DEFAULT = 254
+
+
+@dataclass(frozen=True)
+class NeighborView:
+    key: str  # peer address or interface name
+    peer: str  # BGPPeer name
+    interface: bool
+    remote_as: str  # "64500", "internal", "external"
+    options: tuple[str, ...]  # statements after remote-as, FRR order, without the password
+    password: Secret | None
+    families: tuple[str, ...]  # "ipv4", "ipv6"
+    route_map_in: str
+    route_map_out: str
+
+    @property
+    def remote_as_statement(self) -> str:
+        prefix = "interface " if self.interface else ""
+        return f"{prefix}remote-as {self.remote_as}"
+
+    def statements(self, *, reveal: bool) -> tuple[str, ...]:
+        """Router-level statements in FRR's order; the password is revealed only on request
+        (the one place that hands it to vtysh or to the operator's terminal)."""
+        out = [self.remote_as_statement]
+        # FRR prints: local-as, description, bfd, bfd profile, password, port, ...
+        head = [s for s in self.options if s.startswith(("local-as", "description", "bfd"))]
+        tail = [s for s in self.options if s not in head]
+        out.extend(head)
+        if self.password is not None:
+            out.append(f"password {self.password.reveal() if reveal else '<redacted>'}")
+        out.extend(tail)
+        return tuple(out)
+
+    def af_statements(self) -> tuple[str, ...]:
+        return (
+            "activate",
+            f"route-map {self.route_map_in} in",
+            f"route-map {self.route_map_out} out",
+        )
+
+
+@dataclass(frozen=True)
+class RouteMapEntryView:
+    name: str
+    action: str  # permit | deny
+    seq: int
+    statements: tuple[str, ...]  # description, match, set, on-match lines in FRR order
+
+
+@dataclass(frozen=True)
+class CommunityListView:
+    name: str
+    expanded: bool
+    values: tuple[str, ...]
+
+    @property
+    def style(self) -> str:
+        return "expanded" if self.expanded else "standard"
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    afi: str
+    prefix: str
+    route_map: str
+
+
+@dataclass(frozen=True)
+class BfdProfileView:
+    name: str
+    source: str  # BFDProfile name
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RouterView:
+    asn: int
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FrrView:
+    node: str
+    router: RouterView | None = None
+    globals: tuple[str, ...] = ()
+    neighbors: tuple[NeighborView, ...] = ()
+    networks: tuple[NetworkView, ...] = ()
+    route_maps: tuple[RouteMapEntryView, ...] = ()
+    community_lists: tuple[CommunityListView, ...] = ()
+    bfd_profiles: tuple[BfdProfileView, ...] = ()
+    #: Human notes for the rendered file (withheld IPs, problems); never applied.
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        return tuple(n.password for n in self.neighbors if n.password is not None)
+
+    def networks_in(self, afi: str) -> tuple[NetworkView, ...]:
+        return tuple(n for n in self.networks if n.afi == afi)
+
+    def neighbors_in(self, afi: str) -> tuple[NeighborView, ...]:
+        return tuple(n for n in self.neighbors if afi in n.families)
+
+    @property
+    def address_families(self) -> tuple[str, ...]:
+        used = {n.afi for n in self.networks} | {f for n in self.neighbors for f in n.families}
+        return tuple(a for a in ("ipv4", "ipv6") if a in used)
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_view(intent: NodeBGPIntent) -> FrrView:
+    """Translate intent into FRR objects; raises ``ConversionError`` on unsafe input."""
+    check = Checker()
+    check.name("Node", "name", intent.node)
+    notes = _notes(intent)
+    if intent.asn is None or not intent.peers:
+        check.raise_if_any()
+        return FrrView(node=intent.node, notes=notes)
+    asn = intent.asn
+
+    for adv in intent.advertisements:
+        obj = f"BGPAdvertisement/{adv.name}"
+        check.name(obj, "name", adv.name)
+        for c in adv.communities:
+            check.community(obj, c, asn=asn)
+    tags = names.tag_numbers(a.name for a in intent.advertisements)
+
+    neighbors = tuple(_neighbor(p, intent, check) for p in intent.peers)
+    bfd = tuple(_bfd_profile(b, check) for b in intent.bfd_profiles)
+    check.raise_if_any()
+
+    route_maps: list[RouteMapEntryView] = []
+    lists: list[CommunityListView] = []
+    networks: list[NetworkView] = []
+    classes: dict[tuple[str, ...], str] = {}
+    for prefix in intent.prefixes:
+        rm = classes.get(prefix.advertisements)
+        if rm is None:
+            rm = names.adv_route_map(prefix.advertisements)
+            classes[prefix.advertisements] = rm
+            route_maps.append(_class_route_map(rm, prefix, asn, tags))
+        networks.append(NetworkView(AFI[prefix.prefix.version], _text(prefix.prefix), rm))
+
+    for peer in intent.peers:
+        route_maps.extend(_peer_route_maps(peer.name))
+        allowed = [
+            names.tag_community(asn, tags[a.name])
+            for a in intent.advertisements
+            if peer.name in a.peers
+        ]
+        if allowed:
+            lists.append(
+                CommunityListView(names.peer_allowed(peer.name), False, tuple(_lsort(allowed)))
+            )
+    lists.append(CommunityListView(names.TAGS_LIST, True, (names.tags_regex(asn),)))
+
+    router_statements = (
+        (f"bgp router-id {intent.router_id}",) if intent.router_id is not None else ()
+    ) + ROUTER_STATEMENTS
+    return FrrView(
+        node=intent.node,
+        router=RouterView(asn, router_statements),
+        globals=GLOBAL_STATEMENTS,
+        neighbors=tuple(sorted(neighbors, key=lambda n: n.key)),
+        networks=tuple(networks),
+        route_maps=tuple(sorted(route_maps, key=lambda r: (r.name, r.seq))),
+        community_lists=tuple(sorted(lists, key=lambda x: x.name)),
+        bfd_profiles=tuple(sorted(bfd, key=lambda b: b.name)),
+        notes=notes,
+    )
+
+
+@lru_cache(maxsize=1 << 17)
+def _text(prefix: IPNetwork) -> str:
+    """``str()`` of an IPv6 network costs ~5 us; with thousands of prefixes converted on
+    every apply, remembering the text keeps a +1 change well inside its time budget."""
+    return str(prefix)
+
+
+def _lsort(values: list[str]) -> list[str]:
+    return sorted(values, key=names.community_order)
+
+
+def _class_route_map(
+    name: str, prefix: PrefixIntent, asn: int, tags: dict[str, int]
+) -> RouteMapEntryView:
+    standard = [
+        t
+        for c in prefix.communities
+        if c.kind is CommunityKind.STANDARD and (t := names.community_text(c)) is not None
+    ]
+    large = [
+        t
+        for c in prefix.communities
+        if c.kind is CommunityKind.LARGE and (t := names.community_text(c)) is not None
+    ]
+    large += [names.tag_community(asn, tags[a]) for a in prefix.advertisements]
+    statements = [f"description BGPAdvertisement {', '.join(prefix.advertisements)}"]
+    if standard:
+        statements.append(f"set community {' '.join(_lsort(sorted(set(standard))))} additive")
+    statements.append(f"set large-community {' '.join(_lsort(sorted(set(large))))} additive")
+    if prefix.local_pref is not None:
+        statements.append(f"set local-preference {prefix.local_pref}")
+    return RouteMapEntryView(name, "permit", 10, tuple(statements))
+
+
+def _peer_route_maps(peer: str) -> tuple[RouteMapEntryView, ...]:
+    return (
+        RouteMapEntryView(
+            names.peer_in(peer),
+            "deny",
+            10,
+            (f"description BGPPeer {peer}: accept nothing",),
+        ),
+        RouteMapEntryView(
+            names.peer_out(peer),
+            "permit",
+            10,
+            (
+                f"description BGPPeer {peer}: its advertisements, internal tags removed",
+                f"match large-community {names.peer_allowed(peer)}",
+                f"set large-comm-list {names.TAGS_LIST} delete",
+            ),
+        ),
+    )
+
+
+def _timers(hold: float | None, keepalive: float | None) -> tuple[int, int] | None:
+    """MetalLB's rule: hold alone -> keepalive = hold/3; keepalive alone -> hold = 3x."""
+    if hold is None and keepalive is None:
+        return None
+    if keepalive is None:
+        assert hold is not None
+        return int(hold) // 3, int(hold)
+    if hold is None:
+        return int(keepalive), 3 * int(keepalive)
+    return int(keepalive), int(hold)
+
+
+def _neighbor(p: PeerIntent, intent: NodeBGPIntent, check: Checker) -> NeighborView:
+    peer = p.peer
+    obj = f"BGPPeer/{peer.name}"
+    check.name(obj, "name", peer.name)
+    if peer.interface is not None:
+        check.interface(obj, peer.interface)
+        key = peer.interface
+    else:
+        key = str(peer.peer_address)
+    if peer.password is not None:
+        check.password(obj, peer.password.reveal())
+    asn = intent.asn
+    if peer.dynamic_asn is not None:
+        remote_as = peer.dynamic_asn.value
+        ebgp = peer.dynamic_asn is DynamicASN.EXTERNAL
+    elif peer.peer_asn is not None:
+        remote_as = str(peer.peer_asn)
+        ebgp = peer.peer_asn != (peer.local_asn or asn)
+    else:
+        check.add(obj, "neither peerASN nor dynamicASN is set")
+        remote_as, ebgp = "external", True
+
+    options: list[str] = []
+    if peer.local_asn is not None:
+        options.append(f"local-as {peer.local_asn} no-prepend replace-as")
+    options.append(f"description {names.description(peer.name)}")
+    if p.bfd_profile is not None:
+        check.name(obj, "bfdProfile", p.bfd_profile.name)
+        options += ["bfd", f"bfd profile {names.bfd_profile(p.bfd_profile.name)}"]
+    if peer.peer_port != 179:
+        options.append(f"port {peer.peer_port}")
+    if peer.ebgp_multihop and ebgp:
+        # FRR prints a bare "ebgp-multihop" as 255 and ignores it on iBGP sessions
+        options.append("ebgp-multihop 255")
+    if peer.source_address is not None:
+        options.append(f"update-source {peer.source_address}")
+    timers = _timers(peer.hold_time, peer.keepalive_time)
+    if timers is not None:
+        options.append(f"timers {timers[0]} {timers[1]}")
+    if peer.connect_time is not None:
+        options.append(f"timers connect {peer.connect_time}")
+    if peer.graceful_restart:
+        options.append("graceful-restart")
+    return NeighborView(
+        key=key,
+        peer=peer.name,
+        interface=peer.interface is not None,
+        remote_as=remote_as,
+        options=tuple(options),
+        password=peer.password,
+        families=tuple(AFI[f] for f in sorted(p.families)),
+        route_map_in=names.peer_in(peer.name),
+        route_map_out=names.peer_out(peer.name),
+    )
+
+
+def _bfd_profile(profile: BFDProfile, check: Checker) -> BfdProfileView:
+    check.name("BFDProfile", "name", profile.name)
+    s: list[str] = []
+    # FRR's print order; values equal to FRR's defaults are not printed by FRR either.
+    if profile.detect_multiplier != _BFD_DEFAULTS["detect-multiplier"]:
+        s.append(f"detect-multiplier {profile.detect_multiplier}")
+    if profile.transmit_interval != _BFD_DEFAULTS["transmit-interval"]:
+        s.append(f"transmit-interval {profile.transmit_interval}")
+    if profile.receive_interval != _BFD_DEFAULTS["receive-interval"]:
+        s.append(f"receive-interval {profile.receive_interval}")
+    if profile.passive_mode:
+        s.append("passive-mode")
+    if profile.echo_mode:
+        s.append("echo-mode")
+    if profile.echo_interval != _BFD_ECHO_DEFAULT:
+        s.append(f"echo transmit-interval {profile.echo_interval}")
+        s.append(f"echo receive-interval {profile.echo_interval}")
+    if profile.minimum_ttl is not None and profile.minimum_ttl != _BFD_MIN_TTL_DEFAULT:
+        s.append(f"minimum-ttl {profile.minimum_ttl}")
+    return BfdProfileView(names.bfd_profile(profile.name), profile.name, tuple(s))
+
+
+def bfd_default(statement: str) -> str | None:
+    """The statement that restores FRR's default for a BFD profile setting (FRR has no
+    ``no`` form for the intervals)."""
+    key = statement.rsplit(" ", 1)[0]
+    if key in _BFD_DEFAULTS:
+        return f"{key} {_BFD_DEFAULTS[key]}"
+    if key in ("echo transmit-interval", "echo receive-interval"):
+        return f"{key} {_BFD_ECHO_DEFAULT}"
+    return None
+
+
+def _notes(intent: NodeBGPIntent) -> tuple[str, ...]:
+    out = [f"not announced: {w}" for w in intent.withheld]
+    out += [f"problem: {p}" for p in intent.problems]
+    # Notes end up in comments of the rendered file: one printable line each, always.
+    return tuple("".join(ch if " " <= ch <= "~" else "?" for ch in line) for line in out)

@@ -1,0 +1,163 @@
+"""Run vtysh: command batches in, show output and JSON out.
+
+A batch goes to FRR in one process per daemon: ``vtysh -d <daemon> -f /dev/stdin`` with the
+batch on stdin. Measured on FRR 8.4: 5,000 ``network`` lines take ~0.5 s this way, while
+feeding an interactive vtysh on stdin takes ~1.2 s (it echoes every prompt) and one
+process per command costs ~40 ms each. ``-d`` matters for correctness too: a plain
+``vtysh -f`` silently drops ``router bgp`` commands when bgpd is down and exits 0, while
+``-d bgpd`` fails to connect and says so. Our route-maps and lists live in bgpd only, BFD
+profiles in bfdd, the next-hop-tracking globals in zebra.
+
+Passwords travel on stdin, never on a command line (``/proc/*/cmdline`` is world-readable)
+and never through a file. vtysh echoes a failing line in its error message, so every
+message is passed through ``redact`` before it is logged or raised.
+
+Errors: ``VtyshUnavailable`` (a daemon is not running or not reachable: transient, retry)
+and ``VtyshCommandError`` (FRR rejected lines; FRR may be partly changed, so the caller
+re-reads the running config before the next attempt).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from frr.diff import Command, batch_text
+from frr.view import GLOBAL_STATEMENTS
+from orchestrator.core.model import Secret
+
+_LINE_ERROR = re.compile(r"^line \d+: ", re.MULTILINE)
+_MAX_MESSAGE = 600
+
+
+class VtyshError(Exception):
+    """vtysh did not do what we asked; transient from our point of view."""
+
+
+class VtyshUnavailable(VtyshError):
+    """A daemon is not running, or vtysh cannot reach it."""
+
+
+class VtyshCommandError(VtyshError):
+    """FRR rejected commands of a batch (messages redacted)."""
+
+    def __init__(self, daemon: str, errors: Sequence[str]) -> None:
+        self.daemon = daemon
+        self.errors = tuple(errors)
+        super().__init__(f"{daemon} rejected {len(errors)} line(s): " + " | ".join(errors[:5]))
+
+
+def redact(text: str, secrets: Iterable[Secret]) -> str:
+    for s in secrets:
+        value = s.reveal()
+        if value:
+            text = text.replace(value, "<redacted>")
+    # belt and braces: a password line vtysh echoes back whatever we knew about
+    text = re.sub(r"(password\s+)\S+", r"\1<redacted>", text)
+    if len(text) > _MAX_MESSAGE:
+        text = text[:_MAX_MESSAGE] + "..."
+    return text
+
+
+def daemon_of(cmd: Command) -> str:
+    if cmd.context[:1] == ("bfd",):
+        return "bfdd"
+    line = cmd.line[3:] if cmd.line.startswith("no ") else cmd.line
+    if not cmd.context and line in GLOBAL_STATEMENTS:
+        return "zebra"
+    return "bgpd"
+
+
+def split_by_daemon(commands: Sequence[Command]) -> list[tuple[str, list[Command]]]:
+    """Consecutive runs of commands for the same daemon, order kept."""
+    runs: list[tuple[str, list[Command]]] = []
+    for cmd in commands:
+        d = daemon_of(cmd)
+        if runs and runs[-1][0] == d:
+            runs[-1][1].append(cmd)
+        else:
+            runs.append((d, [cmd]))
+    return runs
+
+
+class VtyshLike(Protocol):
+    """What the backend needs from vtysh; tests substitute a recorder."""
+
+    def apply(self, commands: Sequence[Command], *, secrets: Sequence[Secret] = ()) -> None: ...
+
+    def show(self, command: str, *, daemon: str | None = None) -> str: ...
+
+    def show_json(self, command: str, *, daemon: str | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Vtysh:
+    """vtysh for one FRR instance: the default one, ``-N pathspace`` (FRR's per-namespace
+    paths /etc/frr/NAME and /var/run/frr/NAME) or ``--vty_socket DIR`` (a speaker pod
+    sharing FRR's socket directory)."""
+
+    pathspace: str | None = None
+    vty_socket: str | None = None
+    binary: str = "vtysh"
+    timeout: float = 60.0
+
+    def _base(self) -> list[str]:
+        cmd = [self.binary]
+        if self.pathspace:
+            cmd += ["-N", self.pathspace]
+        if self.vty_socket:
+            cmd += ["--vty_socket", self.vty_socket]
+        return cmd
+
+    def _run(
+        self, args: list[str], *, stdin: str | None, secrets: Sequence[Secret]
+    ) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                self._base() + args,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise VtyshUnavailable(f"vtysh timed out after {self.timeout:.0f}s") from e
+        except OSError as e:
+            raise VtyshUnavailable(redact(f"cannot run vtysh: {e}", secrets)) from e
+
+    def apply(self, commands: Sequence[Command], *, secrets: Sequence[Secret] = ()) -> None:
+        for daemon, run in split_by_daemon(commands):
+            text = batch_text(run)
+            if not text:
+                continue
+            proc = self._run(["-d", daemon, "-f", "/dev/stdin"], stdin=text, secrets=secrets)
+            output = proc.stdout + proc.stderr
+            if "failed to connect" in output:
+                raise VtyshUnavailable(f"{daemon} is not running (vtysh could not connect)")
+            errors = [
+                redact(ln.strip(), secrets) for ln in output.splitlines() if _LINE_ERROR.match(ln)
+            ]
+            if errors or proc.returncode != 0:
+                raise VtyshCommandError(
+                    daemon, errors or [redact(output.strip(), secrets) or "exit 1"]
+                )
+
+    def show(self, command: str, *, daemon: str | None = None) -> str:
+        args = ["-d", daemon] if daemon else []
+        proc = self._run([*args, "-c", command], stdin=None, secrets=())
+        if proc.returncode != 0:
+            msg = (proc.stdout + proc.stderr).strip()
+            raise VtyshUnavailable(f"{command!r}: exit {proc.returncode}: {redact(msg, ())}")
+        return proc.stdout
+
+    def show_json(self, command: str, *, daemon: str | None = None) -> Any:
+        out = self.show(command, daemon=daemon)
+        try:
+            return json.loads(out) if out.strip() else {}
+        except json.JSONDecodeError as e:
+            raise VtyshError(f"{command!r}: not JSON: {redact(out[:200], ())}") from e

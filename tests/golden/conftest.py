@@ -1,0 +1,19 @@
+"""Golden files: ``pytest --update-golden`` (option registered in tests/conftest.py) or
+``UPDATE_GOLDEN=1``
+with any pytest invocation) rewrites the golden files instead of comparing with them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    flag = False
+    try:
+        flag = bool(request.config.getoption("--update-golden"))
+    except ValueError:  # option not registered (conftest not an initial one)
+        flag = False
+    return flag or os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
