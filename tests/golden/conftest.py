@@ -1,6 +1,5 @@
-"""Golden files: ``pytest --update-golden`` (option registered in tests/conftest.py) or
-``UPDATE_GOLDEN=1``
-with any pytest invocation) rewrites the golden files instead of comparing with them."""
+"""Golden files: ``pytest --update-golden`` (the option is registered in tests/conftest.py)
+or ``UPDATE_GOLDEN=1`` rewrites the golden files instead of comparing with them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,158 @@
+"""``mlb speaker --node NAME --source DIR --state STATE``: one node's speaker, standalone.
+
+Renews the node's lease in STATE every second, decides locally what the node announces,
+answers ARP/NDP for its L2 IPs (unless ``--no-l2``) and drives a BGP backend:
+
+- ``--backend frr`` with ``--frr-socket-dir DIR`` (vty sockets of a daemon set, e.g. a
+  sidecar) or ``--frr-pathspace NAME`` (daemons started with ``-N NAME``);
+- ``--backend gobgp`` with ``--gobgp-api HOST:PORT`` or ``unix:///path`` (a bare gobgpd
+  started with only ``--api-hosts``);
+- ``--backend none`` (default): L2 only.
+
+SIGTERM/SIGINT: withdraw L2 answers, release the lease (peers take over at once), exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from orchestrator.runtime.log import Logger
+from orchestrator.runtime.source import ManifestSource
+from orchestrator.runtime.speaker import L2Port, RoutingBackend, Speaker
+from orchestrator.runtime.state import StateDir
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "speaker", help="announce this node's service IPs over L2 and BGP (standalone: files)"
+    )
+    p.add_argument("--node", required=True, help="this node's name (as in the Node object)")
+    p.add_argument("--source", required=True, metavar="DIR", help="directory of manifests")
+    p.add_argument("--state", required=True, metavar="STATE", help="state directory")
+    p.add_argument(
+        "--backend",
+        choices=("none", "frr", "gobgp"),
+        default="none",
+        help="BGP backend (default: none, L2 only)",
+    )
+    p.add_argument("--frr-socket-dir", metavar="DIR", help="FRR vty socket directory")
+    p.add_argument("--frr-pathspace", metavar="NAME", help="FRR pathspace (daemons run -N NAME)")
+    p.add_argument(
+        "--gobgp-api",
+        metavar="ADDR",
+        default="127.0.0.1:50051",
+        help="gobgpd gRPC API: HOST:PORT or unix:///path (default 127.0.0.1:50051)",
+    )
+    p.add_argument(
+        "--router-id",
+        type=ipaddress.IPv4Address,
+        metavar="IP",
+        help="GoBGP router ID when no BGPPeer sets one (default: from node name)",
+    )
+    p.add_argument("--no-l2", action="store_true", help="do not answer ARP/NDP")
+    p.add_argument(
+        "--interface",
+        "-i",
+        action="append",
+        default=None,
+        metavar="IFACE",
+        help="answer ARP/NDP only on these interfaces (repeatable; default: every "
+        "eligible interface minus MetalLB's exclusion list)",
+    )
+    p.add_argument(
+        "--lease-duration",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="others treat this node as dead this long after its last renewal (default 2)",
+    )
+    p.add_argument(
+        "--renew-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="lease renewal period (default 1)",
+    )
+    p.add_argument(
+        "--gratuitous-refresh",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="re-send gratuitous ARP/NA for every announced IP this often (default: off)",
+    )
+    p.set_defaults(func=run)
+
+
+def _routing(args: argparse.Namespace) -> tuple[RoutingBackend | None, list[Callable[[], object]]]:
+    """The backend and what to call on exit."""
+    if args.backend == "frr":
+        from frr.backend import FrrBackend
+        from frr.reconciler import FrrReconciler
+        from frr.vtysh import Vtysh
+
+        rec = FrrReconciler(
+            FrrBackend(Vtysh(pathspace=args.frr_pathspace, vty_socket=args.frr_socket_dir))
+        )
+        rec.start()
+
+        class _Submit:
+            def apply(self, intent: Any) -> object:
+                rec.submit(intent)
+                return None
+
+        return _Submit(), [rec.stop]
+    if args.backend == "gobgp":
+        from gobgp.backend import GobgpBackend
+        from gobgp.intent import GobgpIntentBackend
+
+        backend = GobgpBackend(args.gobgp_api)
+        return GobgpIntentBackend(backend, router_id=args.router_id), [backend.close]
+    return None, []
+
+
+def run(args: argparse.Namespace) -> int:
+    log = Logger(f"speaker/{args.node}")
+    l2: L2Port | None = None
+    announcer = None
+    if not args.no_l2:
+        from orchestrator.l2 import Announcer, GarpTiming
+
+        announcer = Announcer(
+            interfaces=args.interface, timing=GarpTiming(refresh=args.gratuitous_refresh)
+        )
+        announcer.start()
+        l2 = announcer
+    bgp, to_stop = _routing(args)
+    state = StateDir(args.state)
+    speaker = Speaker(
+        args.node,
+        ManifestSource(Path(args.source), state),
+        state,
+        l2=l2,
+        bgp=bgp,
+        lease_duration=args.lease_duration,
+        renew_interval=args.renew_interval,
+        log=log,
+    )
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        speaker.run(stop)
+    finally:
+        if announcer is not None:
+            announcer.stop()
+        for close in to_stop:
+            close()
+    return 0

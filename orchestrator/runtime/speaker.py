@@ -1,0 +1,160 @@
+"""The speaker loop: renew this node's lease, decide locally what it announces, drive the
+L2 announcer and the BGP backend.
+
+Two threads:
+
+- the lease thread renews ``STATE/leases/<node>.json`` every ``renew_interval`` (1 s); on
+  stop it deletes the lease, so the other speakers take over this node's IPs at once;
+- the reconcile loop wakes on any file change (manifests, state, leases) and at the latest
+  when the next known lease would expire, reads the snapshot, and computes this node's L2
+  and BGP intent with the same pure functions every other speaker runs
+  (``l2intent.l2_announcements``, ``bgp.bgp_intent``). Failover is therefore local: when a
+  home node's lease goes stale, the fallback winner starts answering (and sends gratuitous
+  ARP/NA) without waiting for the controller.
+
+Ports keep this loop independent of the wire: ``L2Port`` (the announcer) and
+``RoutingBackend`` (FRR or GoBGP); either may be absent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from orchestrator.core.assignments import assignments_from_status
+from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
+from orchestrator.core.l2intent import l2_announcements
+from orchestrator.core.membership import LeaseTracker
+from orchestrator.core.model import IPAddress
+from orchestrator.runtime.log import Logger
+from orchestrator.runtime.source import ManifestSource, Watcher
+from orchestrator.runtime.state import StateDir
+
+
+class L2Port(Protocol):
+    def set_announced(self, announced: Mapping[IPAddress, Iterable[str] | None]) -> None: ...
+
+
+class RoutingBackend(Protocol):
+    def apply(self, intent: NodeBGPIntent) -> object: ...
+
+
+@dataclass(frozen=True)
+class SpeakerState:
+    """What this node announces after one pass (for tests and ``explain``)."""
+
+    live: frozenset[str] = frozenset()
+    l2: Mapping[IPAddress, tuple[str, ...]] = field(default_factory=dict)
+    bgp: NodeBGPIntent | None = None
+
+
+class Speaker:
+    def __init__(
+        self,
+        node: str,
+        source: ManifestSource,
+        state: StateDir,
+        *,
+        l2: L2Port | None = None,
+        bgp: RoutingBackend | None = None,
+        lease_duration: float = 2.0,
+        renew_interval: float = 1.0,
+        log: Logger | None = None,
+    ) -> None:
+        self.node = node
+        self.source = source
+        self.state = state
+        self.l2 = l2
+        self.bgp = bgp
+        self.lease_duration = lease_duration
+        self.renew_interval = renew_interval
+        self.log = log or Logger(f"speaker/{node}")
+        self.tracker = LeaseTracker()
+        self.current = SpeakerState()
+        self._counter = 0
+        self._bgp_applied: NodeBGPIntent | None = None
+
+    # -- lease
+    def renew(self) -> None:
+        self._counter += 1
+        self.state.renew_lease(self.node, duration=self.lease_duration, counter=self._counter)
+
+    def _lease_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.renew_interval):
+            try:
+                self.renew()
+            except OSError as e:  # a full disk must not kill the speaker; peers take over
+                self.log("leaseRenewFailed", level="error", node=self.node, msg=str(e))
+
+    # -- reconcile
+    def reconcile(self, now: float | None = None) -> SpeakerState:
+        now = time.monotonic() if now is None else now
+        loaded = self.source.load()
+        live = self.tracker.observe(self.state.read_leases(), now)
+        if loaded.snapshot is None:
+            return self.current
+        snapshot = loaded.snapshot
+        assignments = assignments_from_status(snapshot)
+        homes = {s.key: s.state.homes for s in snapshot.services if s.state.homes}
+        intent = l2_announcements(snapshot, assignments, homes, node=self.node, live_nodes=live)
+        wanted = intent.interfaces_by_ip()
+        if self.l2 is not None and wanted != self.current.l2:
+            self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})
+        for ip in wanted.keys() - self.current.l2.keys():
+            service = next(a.service for a in intent.announcements if a.ip == ip)
+            self.log(
+                "nodeAssigned",
+                service=service,
+                ip=ip,
+                node=self.node,
+                protocol="layer2",
+                msg=f"announcing from node {self.node} with protocol layer2",
+            )
+        for ip in self.current.l2.keys() - wanted.keys():
+            self.log("withdrawn", ip=ip, node=self.node, protocol="layer2")
+        bgp: NodeBGPIntent | None = None
+        if self.bgp is not None:
+            bgp = bgp_intent(snapshot, assignments, node=self.node, live_nodes=live)
+            if bgp != self._bgp_applied:
+                try:
+                    self.bgp.apply(bgp)
+                    self._bgp_applied = bgp
+                except Exception as e:  # transient or rejected: retried on the next pass
+                    self.log(
+                        "bgpApplyFailed",
+                        level="error",
+                        node=self.node,
+                        reason=type(e).__name__,
+                        msg=str(e),
+                    )
+        self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)
+        return self.current
+
+    def run(self, stop: threading.Event, *, tick: float = 0.5) -> None:
+        self.renew()
+        lease_thread = threading.Thread(
+            target=self._lease_loop, args=(stop,), name="lease", daemon=True
+        )
+        lease_thread.start()
+        watcher = Watcher(self.source.directory, self.state.root)
+        watcher.start()
+        self.log("started", node=self.node, msg=f"lease={self.lease_duration}s")
+        try:
+            while not stop.is_set():
+                try:
+                    self.reconcile()
+                except Exception as e:  # report, keep announcing what we had
+                    self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
+                expiry = self.tracker.expires_in(time.monotonic())
+                # wake just after the next lease could expire: that is when failover happens
+                timeout = tick if expiry is None else min(tick, max(expiry + 0.01, 0.01))
+                watcher.wait(timeout)
+        finally:
+            watcher.stop()
+            self.state.release_lease(self.node)
+            if self.l2 is not None:
+                self.l2.set_announced({})
+            self.log("stopped", node=self.node)

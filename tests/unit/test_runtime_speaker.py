@@ -1,0 +1,97 @@
+"""The standalone speaker over real files with a recording L2 port: each node announces its
+home IP; when a node's lease goes stale its IP is taken over locally by exactly one other
+node, and the other IPs stay where they are; a released lease hands over at once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from orchestrator.core.model import IPAddress
+from orchestrator.runtime.controller import Controller
+from orchestrator.runtime.source import ManifestSource
+from orchestrator.runtime.speaker import Speaker
+from orchestrator.runtime.state import StateDir
+
+SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
+NODES = ("frontend-1", "frontend-2", "frontend-3")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.announced: dict[IPAddress, object] = {}
+
+    def set_announced(self, announced: Mapping[IPAddress, Iterable[str] | None]) -> None:
+        self.announced = dict(announced)
+
+
+def cluster(tmp_path: Path) -> tuple[StateDir, dict[str, Speaker], dict[str, Recorder]]:
+    src = tmp_path / "src"
+    shutil.copytree(SEED, src)
+    state = StateDir(tmp_path / "state")
+    for n in NODES:
+        state.renew_lease(n, duration=2.0, counter=1)
+    Controller(ManifestSource(src, state), state).reconcile(now=0.0)
+    ports = {n: Recorder() for n in NODES}
+    speakers = {n: Speaker(n, ManifestSource(src, state), state, l2=ports[n]) for n in NODES}
+    return state, speakers, ports
+
+
+def homes(state: StateDir) -> dict[str, str]:
+    record = json.loads((state.services / "demo" / "web.json").read_text())
+    return json.loads(record["annotations"]["metallb-orchestrator.io/l2-homes"])  # type: ignore[no-any-return]
+
+
+def owners(ports: dict[str, Recorder]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for node, port in ports.items():
+        for ip in port.announced:
+            out.setdefault(str(ip), []).append(node)
+    return out
+
+
+def test_each_node_announces_its_home_ip(tmp_path: Path) -> None:
+    state, speakers, ports = cluster(tmp_path)
+    for s in speakers.values():
+        s.reconcile(now=0.5)
+    assert owners(ports) == {ip: [node] for ip, node in homes(state).items()}
+
+
+def test_stale_lease_moves_only_that_nodes_ip(tmp_path: Path) -> None:
+    state, speakers, ports = cluster(tmp_path)
+    for s in speakers.values():
+        s.reconcile(now=0.5)
+    dead = "frontend-2"
+    moved = next(ip for ip, node in homes(state).items() if node == dead)
+    # the two survivors renew; the dead node's lease stops changing
+    for n in NODES:
+        if n != dead:
+            state.renew_lease(n, duration=2.0, counter=2)
+    for n in NODES:
+        if n != dead:
+            speakers[n].reconcile(now=1.5)
+    assert owners(ports)[moved] == [dead]  # not yet expired: no split-brain, no gap
+    for n in NODES:
+        if n != dead:
+            state.renew_lease(n, duration=2.0, counter=3)
+            speakers[n].reconcile(now=2.6)
+    ports[dead].announced = {}  # the dead node no longer answers anything
+    after = owners(ports)
+    assert len(after[moved]) == 1 and after[moved] != [dead]
+    for ip, node in homes(state).items():
+        if ip != moved:
+            assert after[ip] == [node]
+
+
+def test_released_lease_hands_over_at_once(tmp_path: Path) -> None:
+    state, speakers, ports = cluster(tmp_path)
+    for s in speakers.values():
+        s.reconcile(now=0.5)
+    state.release_lease("frontend-1")
+    ports["frontend-1"].announced = {}
+    for n in ("frontend-2", "frontend-3"):
+        speakers[n].reconcile(now=0.6)
+    assert all(len(nodes) == 1 for nodes in owners(ports).values())
+    assert len(owners(ports)) == 3
