@@ -12,21 +12,8 @@ from __future__ import annotations
 from ipaddress import ip_address, ip_network
 from typing import Any
 
-from orchestrator.core.errors import Severity
-from orchestrator.core.model import ClusterSnapshot, PoolKind, Protocol
-from orchestrator.core.parse import parse_snapshot
-
-
-def snap(*docs: dict[str, Any]) -> ClusterSnapshot:
-    return parse_snapshot([(f"t.yaml#{i}", d) for i, d in enumerate(docs, 1)])
-
-
-def errors(s: ClusterSnapshot) -> list[str]:
-    return [str(p) for p in s.problems if p.severity is Severity.ERROR]
-
-
-def warnings(s: ClusterSnapshot) -> list[str]:
-    return [str(p) for p in s.problems if p.severity is Severity.WARNING]
+from orchestrator.core.model import PoolKind, Protocol
+from tests.unit.parse_support import errors, snap, warnings
 
 
 def mc(settings: dict[str, Any], version: int | None = 1, name: str = "metallb") -> dict[str, Any]:

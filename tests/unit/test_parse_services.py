@@ -14,7 +14,6 @@ import json
 from ipaddress import ip_address
 from typing import Any
 
-from orchestrator.core.errors import Severity
 from orchestrator.core.model import (
     Annotation,
     ClusterSnapshot,
@@ -23,19 +22,7 @@ from orchestrator.core.model import (
     ServicePort,
     TrafficPolicy,
 )
-from orchestrator.core.parse import parse_snapshot
-
-
-def snap(*docs: dict[str, Any]) -> ClusterSnapshot:
-    return parse_snapshot([(f"t.yaml#{i}", d) for i, d in enumerate(docs, 1)])
-
-
-def errors(s: ClusterSnapshot) -> list[str]:
-    return [str(p) for p in s.problems if p.severity is Severity.ERROR]
-
-
-def warnings(s: ClusterSnapshot) -> list[str]:
-    return [str(p) for p in s.problems if p.severity is Severity.WARNING]
+from tests.unit.parse_support import errors, snap, warnings
 
 
 def svc(
