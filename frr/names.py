@@ -10,12 +10,19 @@ so drift repair can touch our objects and nothing else:
 An engineer's own route-maps, lists, neighbours and networks (any other name) survive every
 apply and every repair.
 
-Internal tags: each BGPAdvertisement in use gets a number, and the ``network`` route-map of
-a prefix adds the large community ``<myASN>:4242424242:<number>`` for every advertisement
-behind it. Per-peer outbound route-maps permit routes carrying a tag of an advertisement
-allowed for that peer and delete every internal tag (one regex list, ``MLB-TAGS``), so the
-peer sees exactly the configured communities. Numbers come from a hash of the name, so
-adding or removing one advertisement does not renumber the others.
+Internal tags: prefixes are grouped into *classes*, one per distinct set of
+BGPAdvertisements behind a prefix (usually a single advertisement). Each class gets a
+number N, and its ``network`` route-map ``MLB-ADV-<class>`` adds the large community
+``<myASN>:4242424242:N``; the list ``MLB-ADV-<class>`` (FRR keeps lists and route-maps in
+separate namespaces) matches it. Every peer that receives the class has the entry
+``route-map MLB-<peer>-out permit N``: it matches the class, sets the class's communities
+and deletes every internal tag (one regex list, ``MLB-TAGS``), so the peer sees exactly the
+configured communities; ``deny 65535`` ends the route-map. Communities are set there, on the
+way out, and not at origination: FRR applies its well-known community rules (no-export,
+no-advertise, local-AS) to the path it holds before the outbound route-map runs, so a
+community set at origination would keep the node's own announcement from the very router
+that is meant to act on it. Numbers come from a hash of the class, so adding or removing
+one class does not renumber the others.
 
 Config injection (DESIGN decision 10): the parser validates user input first; this module is
 the second line. Names must be Kubernetes object names, interface names Linux ones,
@@ -40,6 +47,10 @@ TAGS_LIST = "MLB-TAGS"
 DESCRIPTION_PREFIX = "MLB BGPPeer/"
 #: Local-data-1 of our internal tag communities; unlikely to collide with a real community.
 TAG_MARKER = 4242424242
+#: Class numbers are also sequence numbers in the per-peer outbound route-maps (FRR allows
+#: 1-65535); the last sequence number is the final "deny everything else" entry.
+TAG_MAX = 65534
+PEER_OUT_FINAL_SEQ = 65535
 #: Room for names inside FRR identifiers; longer names are shortened with a hash suffix.
 _MAX_PART = 40
 
@@ -196,10 +207,6 @@ def peer_out(peer: str) -> str:
     return f"{OWNED_PREFIX}{part(peer)}-out"
 
 
-def peer_allowed(peer: str) -> str:
-    return f"{OWNED_PREFIX}{part(peer)}-allowed"
-
-
 def bfd_profile(name: str) -> str:
     return f"{OWNED_PREFIX}{part(name)}"
 
@@ -208,20 +215,31 @@ def description(peer: str) -> str:
     return f"{DESCRIPTION_PREFIX}{part(peer)}"
 
 
-def tag_numbers(advertisements: Iterable[str]) -> dict[str, int]:
-    """A stable number in 1..999999 per advertisement name.
+def class_key(advertisements: tuple[str, ...]) -> str:
+    """The text a class number is computed from (``+`` never occurs in a validated name)."""
+    return "+".join(advertisements)
 
-    From a hash of the name, so numbers do not move when other advertisements come and go;
-    a collision (rare) is resolved by probing upwards in name order.
+
+def adv_list(advertisements: tuple[str, ...]) -> str:
+    """The large-community list matching the internal tag of a class; named like the
+    class's ``network`` route-map (FRR keeps lists and route-maps apart)."""
+    return adv_route_map(advertisements)
+
+
+def tag_numbers(keys: Iterable[str]) -> dict[str, int]:
+    """A stable number in 1..TAG_MAX per key (``class_key`` of a class).
+
+    From a hash of the key, so numbers do not move when other classes come and go; a
+    collision (rare) is resolved by probing upwards in key order.
     """
     taken: set[int] = set()
     out: dict[str, int] = {}
-    for name in sorted(set(advertisements)):
-        n = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % 999_999 + 1
+    for key in sorted(set(keys)):
+        n = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % TAG_MAX + 1
         while n in taken:
-            n = n % 999_999 + 1
+            n = n % TAG_MAX + 1
         taken.add(n)
-        out[name] = n
+        out[key] = n
     return out
 
 

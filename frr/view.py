@@ -6,23 +6,28 @@ route-map and list names, tag numbers, statement text in FRR's own canonical spe
 communities in numeric order), so that what we render, what we apply and what we read back
 compare equal. Templates only loop over these objects.
 
-What a node's config looks like (names from ``frr.names``)::
+What a node's config looks like (names from ``frr.names``; a *class* is one distinct set
+of advertisements behind a prefix, usually one advertisement, with a number N)::
 
-    bgp large-community-list standard MLB-<peer>-allowed permit <asn>:4242424242:<tag>
     bgp large-community-list expanded MLB-TAGS permit ^<asn>:4242424242:
-    route-map MLB-ADV-<adv> permit 10           attributes + internal tag, one per
-     set community ... additive                 distinct set of advertisements
-     set large-community <tag> ... additive
-     set local-preference N
+    bgp large-community-list standard MLB-ADV-<class> permit <asn>:4242424242:<N>
+    route-map MLB-ADV-<class> permit 10         at origination: the internal tag and
+     set large-community <asn>:4242424242:<N> additive        local-pref only
+     set local-preference L
     route-map MLB-<peer>-in deny 10             nothing is accepted from peers
-    route-map MLB-<peer>-out permit 10          only tags allowed for this peer,
-     match large-community MLB-<peer>-allowed   internal tags stripped
-     set large-comm-list MLB-TAGS delete
+    route-map MLB-<peer>-out permit <N>         one per class the peer receives:
+     match large-community MLB-ADV-<class>      the class's communities, set after FRR's
+     set community ... additive                 well-known community filter (which only
+     set large-comm-list MLB-TAGS delete        sees the originated path), internal
+     set large-community ... additive           tags stripped
+    route-map MLB-<peer>-out deny 65535         nothing else
     router bgp <asn>
      neighbor X remote-as ... / description MLB BGPPeer/<peer> / options
      address-family ipv4|ipv6 unicast
-      network P route-map MLB-ADV-<adv>         the only per-prefix objects
+      network P route-map MLB-ADV-<class>       the only per-prefix objects
       neighbor X activate / route-map in / out
+
+Policy objects are O(classes x peers); only the ``network`` lines scale with the prefixes.
 
 Every user-supplied string is validated here (``names.Checker``); a failure is a
 ``ConversionError`` listing every problem, and nothing reaches FRR.
@@ -179,36 +184,46 @@ def build_view(intent: NodeBGPIntent) -> FrrView:
         check.name(obj, "name", adv.name)
         for c in adv.communities:
             check.community(obj, c, asn=asn)
-    tags = names.tag_numbers(a.name for a in intent.advertisements)
 
     neighbors = tuple(_neighbor(p, intent, check) for p in intent.peers)
     bfd = tuple(_bfd_profile(b, check) for b in intent.bfd_profiles)
     check.raise_if_any()
 
-    route_maps: list[RouteMapEntryView] = []
-    lists: list[CommunityListView] = []
-    networks: list[NetworkView] = []
-    classes: dict[tuple[str, ...], str] = {}
+    # Classes: the distinct sets of advertisements behind a prefix, each with a number
+    # (internal tag and outbound sequence number). Two passes, the per-prefix ones cheap.
+    # A class's attributes are the same in both families; its peers are those of its
+    # prefixes (the intent restricts them per family).
+    first: dict[tuple[str, ...], PrefixIntent] = {}
+    peers_of: dict[tuple[str, ...], set[str]] = {}
+    seen: set[tuple[tuple[str, ...], int]] = set()
     for prefix in intent.prefixes:
-        rm = classes.get(prefix.advertisements)
-        if rm is None:
-            rm = names.adv_route_map(prefix.advertisements)
-            classes[prefix.advertisements] = rm
-            route_maps.append(_class_route_map(rm, prefix, asn, tags))
-        networks.append(NetworkView(AFI[prefix.prefix.version], _text(prefix.prefix), rm))
+        key = (prefix.advertisements, prefix.prefix.version)
+        if key not in seen:
+            seen.add(key)
+            first.setdefault(prefix.advertisements, prefix)
+            peers_of.setdefault(prefix.advertisements, set()).update(prefix.peers)
+    numbers = names.tag_numbers(names.class_key(c) for c in first)
 
+    route_maps: list[RouteMapEntryView] = []
+    lists = [CommunityListView(names.TAGS_LIST, True, (names.tags_regex(asn),))]
+    receives: dict[str, list[RouteMapEntryView]] = {p.name: [] for p in intent.peers}
+    class_route_map: dict[tuple[str, ...], str] = {}
+    for advs, prefix in first.items():
+        number = numbers[names.class_key(advs)]
+        tag = names.tag_community(asn, number)
+        class_route_map[advs] = names.adv_route_map(advs)
+        route_maps.append(_class_route_map(class_route_map[advs], prefix, tag))
+        lists.append(CommunityListView(names.adv_list(advs), False, (tag,)))
+        out = _class_out_statements(prefix)
+        for name in sorted(peers_of[advs]):
+            receives[name].append(RouteMapEntryView(names.peer_out(name), "permit", number, out))
+    networks = [
+        NetworkView(AFI[p.prefix.version], _text(p.prefix), class_route_map[p.advertisements])
+        for p in intent.prefixes
+    ]
     for peer in intent.peers:
         route_maps.extend(_peer_route_maps(peer.name))
-        allowed = [
-            names.tag_community(asn, tags[a.name])
-            for a in intent.advertisements
-            if peer.name in a.peers
-        ]
-        if allowed:
-            lists.append(
-                CommunityListView(names.peer_allowed(peer.name), False, tuple(_lsort(allowed)))
-            )
-    lists.append(CommunityListView(names.TAGS_LIST, True, (names.tags_regex(asn),)))
+        route_maps.extend(receives[peer.name])
 
     router_statements = (
         (f"bgp router-id {intent.router_id}",) if intent.router_id is not None else ()
@@ -237,30 +252,46 @@ def _lsort(values: list[str]) -> list[str]:
     return sorted(values, key=names.community_order)
 
 
-def _class_route_map(
-    name: str, prefix: PrefixIntent, asn: int, tags: dict[str, int]
-) -> RouteMapEntryView:
-    standard = [
-        t
-        for c in prefix.communities
-        if c.kind is CommunityKind.STANDARD and (t := names.community_text(c)) is not None
+def _class_route_map(name: str, prefix: PrefixIntent, tag: str) -> RouteMapEntryView:
+    """The ``network`` route-map of a class: its internal tag and local-pref only (local-pref
+    is not a community: FRR's well-known community rules do not apply to it)."""
+    statements = [
+        f"description BGPAdvertisement {', '.join(prefix.advertisements)}",
+        f"set large-community {tag} additive",
     ]
-    large = [
-        t
-        for c in prefix.communities
-        if c.kind is CommunityKind.LARGE and (t := names.community_text(c)) is not None
-    ]
-    large += [names.tag_community(asn, tags[a]) for a in prefix.advertisements]
-    statements = [f"description BGPAdvertisement {', '.join(prefix.advertisements)}"]
-    if standard:
-        statements.append(f"set community {' '.join(_lsort(sorted(set(standard))))} additive")
-    statements.append(f"set large-community {' '.join(_lsort(sorted(set(large))))} additive")
     if prefix.local_pref is not None:
         statements.append(f"set local-preference {prefix.local_pref}")
     return RouteMapEntryView(name, "permit", 10, tuple(statements))
 
 
+def _class_out_statements(prefix: PrefixIntent) -> tuple[str, ...]:
+    """One entry of a peer's outbound route-map for a class (statements in FRR's order):
+    match the class's tag, set its communities, delete every internal tag."""
+    standard = {
+        t
+        for c in prefix.communities
+        if c.kind is CommunityKind.STANDARD and (t := names.community_text(c)) is not None
+    }
+    large = {
+        t
+        for c in prefix.communities
+        if c.kind is CommunityKind.LARGE and (t := names.community_text(c)) is not None
+    }
+    statements = [
+        f"description BGPAdvertisement {', '.join(prefix.advertisements)}",
+        f"match large-community {names.adv_list(prefix.advertisements)}",
+    ]
+    if standard:
+        statements.append(f"set community {' '.join(_lsort(sorted(standard)))} additive")
+    statements.append(f"set large-comm-list {names.TAGS_LIST} delete")
+    if large:
+        statements.append(f"set large-community {' '.join(_lsort(sorted(large)))} additive")
+    return tuple(statements)
+
+
 def _peer_route_maps(peer: str) -> tuple[RouteMapEntryView, ...]:
+    """The entries every peer has: accept nothing; send nothing but its classes (their
+    ``permit N`` entries come first)."""
     return (
         RouteMapEntryView(
             names.peer_in(peer),
@@ -270,13 +301,9 @@ def _peer_route_maps(peer: str) -> tuple[RouteMapEntryView, ...]:
         ),
         RouteMapEntryView(
             names.peer_out(peer),
-            "permit",
-            10,
-            (
-                f"description BGPPeer {peer}: its advertisements, internal tags removed",
-                f"match large-community {names.peer_allowed(peer)}",
-                f"set large-comm-list {names.TAGS_LIST} delete",
-            ),
+            "deny",
+            names.PEER_OUT_FINAL_SEQ,
+            (f"description BGPPeer {peer}: nothing but its advertisements",),
         ),
     )
 

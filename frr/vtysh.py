@@ -6,7 +6,8 @@ feeding an interactive vtysh on stdin takes ~1.2 s (it echoes every prompt) and 
 process per command costs ~40 ms each. ``-d`` matters for correctness too: a plain
 ``vtysh -f`` silently drops ``router bgp`` commands when bgpd is down and exits 0, while
 ``-d bgpd`` fails to connect and says so. Our route-maps and lists live in bgpd only, BFD
-profiles in bfdd, the next-hop-tracking globals in zebra.
+profiles in bfdd, the next-hop-tracking globals in zebra; route-map removals also go to
+zebra, for the copies an FRR booted from a file has there (``removes_a_route_map``).
 
 Passwords travel on stdin, never on a command line (``/proc/*/cmdline`` is world-readable)
 and never through a file. vtysh echoes a failing line in its error message, so every
@@ -72,8 +73,22 @@ def daemon_of(cmd: Command) -> str:
     return "bgpd"
 
 
+def removes_a_route_map(cmd: Command) -> bool:
+    """``no route-map NAME [ACTION SEQ]``: sent to bgpd and, afterwards, to zebra too.
+
+    Our route-maps live in bgpd. But an FRR booted from a file (``vtysh -b``: FRR's init
+    script with a saved ``write memory``, or ``mlb render frr`` output) gives every daemon
+    that knows route-maps its own copy, and zebra's keeps the lines it understands (the
+    description). Removed from bgpd only, that copy would stay in the merged ``show
+    running-config`` as an entry we own: drift no repair could remove, and, saved and
+    booted again, a ``permit`` entry without a match in bgpd. FRR accepts the removal of an
+    entry a daemon does not have, so the extra copy costs nothing when there is none."""
+    return not cmd.context and cmd.line.startswith("no route-map ")
+
+
 def split_by_daemon(commands: Sequence[Command]) -> list[tuple[str, list[Command]]]:
-    """Consecutive runs of commands for the same daemon, order kept."""
+    """Consecutive runs of commands for the same daemon, order kept; route-map removals are
+    repeated for zebra at the end (``removes_a_route_map``)."""
     runs: list[tuple[str, list[Command]]] = []
     for cmd in commands:
         d = daemon_of(cmd)
@@ -81,6 +96,12 @@ def split_by_daemon(commands: Sequence[Command]) -> list[tuple[str, list[Command
             runs[-1][1].append(cmd)
         else:
             runs.append((d, [cmd]))
+    zebra = [cmd for cmd in commands if removes_a_route_map(cmd)]
+    if zebra:
+        if runs[-1][0] == "zebra":
+            runs[-1][1].extend(zebra)
+        else:
+            runs.append(("zebra", zebra))
     return runs
 
 

@@ -24,8 +24,8 @@ c. attributes                communities 65000:100 65000:200,    the same, local
                              large 65000:7:8, no local-pref,     the plain prefix 100
                              no internal tag; a plain prefix
                              with none
-c2. well-known communities   each prefix with its no-export /    the same (xfail for FRR:
-    (MetalLB behaviour)      no-advertise / local-as             see FRR_WELL_KNOWN)
+c2. well-known communities   each prefix with its no-export /    the same
+    (MetalLB behaviour)      no-advertise / local-as
 d. ``peers: [r1]``           the restricted and the open prefix  only the open prefix
 e. withdraw                  Service deleted -> gone; back ->    the same for the /32
                              announced; no ready endpoint ->
@@ -75,7 +75,6 @@ from tests.integration.bgp_lab import (
     NODE_V6,
     NODES,
     Lab,
-    NotConverged,
     PathView,
     RouterView,
     lab_peers,
@@ -287,25 +286,12 @@ WELL_KNOWN = {  # community -> (Service, IP, how FRR's JSON spells it)
     "no-advertise": ("wk-na", "203.0.113.62", "noAdvertise"),
     "local-as": ("wk-la", "203.0.113.63", "localAs"),
 }
-FRR_WELL_KNOWN = (
-    "parity gap in the FRR backend: it sets communities on the originated path "
-    "(`network ... route-map MLB-ADV-*`), so bgpd's own well-known community filter applies "
-    "to the node's announcements: no-export and local-as never reach an eBGP peer and "
-    "no-advertise reaches no peer at all. MetalLB (native, and FRR mode, which sets "
-    "communities in the per-peer outbound route-map, after that filter) and the GoBGP "
-    "backend send the route carrying the community"
-)
 
 
-def test_c2_well_known_communities_are_sent_as_configured(
-    lab: Lab, backend: str, request: pytest.FixtureRequest
-) -> None:
+def test_c2_well_known_communities_are_sent_as_configured(lab: Lab) -> None:
     """A well-known community is an instruction to the *receiving* router (MetalLB users
     set no-export / no-advertise so the upstream router keeps the route to itself): the
     speaker announces the route with it, to every peer the advertisement selects."""
-    if backend == "frr":
-        marker = pytest.mark.xfail(raises=NotConverged, strict=True, reason=FRR_WELL_KNOWN)
-        request.applymarker(marker)
     advertisements = [BGPAdvertisement(name="control", service_selectors=(by_label("control"),))]
     services = [service("control", labels={"wk": "control"})]
     assignments = [assign("control", "203.0.113.60")]

@@ -21,7 +21,8 @@ hold (every wait is bounded). Matrix:
 - MD5 mismatch keeps the session down and is reported, matching passwords bring it up;
 - bgpd killed and restarted empty: the reconciler's drift check repairs it;
 - hand edits to our objects are repaired, an engineer's own objects survive;
-- config injection is refused before anything reaches FRR; a rendered golden loads as is.
+- config injection is refused before anything reaches FRR; a rendered golden loads as is,
+  and after a change an FRR booted from it holds exactly our model (no stale zebra copies).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any, TypeVar
 import pytest
 from prometheus_client import CollectorRegistry
 
+from frr import names
 from frr.backend import FrrBackend
 from frr.daemons import FrrInstance
 from frr.names import ConversionError
@@ -458,14 +460,15 @@ def test_hand_edits_repaired_and_engineers_objects_survive(lab: Lab) -> None:
     snap = base([service("web")])
     converge(lab, intents_for(snap, [a("default/web", "203.0.113.80")]))
     n1 = lab.frr["n1"]
+    seq = names.tag_numbers(["default"])["default"]  # the entry of class "default"
     Lab.configure(
         n1,
         [
             "route-map ENG-mine permit 10",
             " set metric 5",
             "exit",
-            "route-map MLB-router-out permit 10",
-            " no match large-community MLB-router-allowed",
+            f"route-map MLB-router-out permit {seq}",
+            " no match large-community MLB-ADV-default",
             "exit",
             "router bgp 64512",
             " neighbor 198.51.100.99 remote-as 65001",
@@ -479,7 +482,7 @@ def test_hand_edits_repaired_and_engineers_objects_survive(lab: Lab) -> None:
     )
     report = lab.backends["n1"].check_drift()
     assert report.repaired
-    assert "route-map MLB-router-out 10" in report.drifted
+    assert f"route-map MLB-router-out {seq}" in report.drifted
     assert any("network" in d for d in report.drifted)
     running = n1.vtysh.show("show running-config")
     assert "route-map ENG-mine permit 10" in running
@@ -546,3 +549,34 @@ def test_rendered_config_boots_real_frr_as_is(lab: Lab, name: str) -> None:
     finally:
         booted.close()
         from_file.close()
+
+
+def test_booted_from_file_then_changed_leaves_no_stale_entries(lab: Lab) -> None:
+    """A file boot (``vtysh -b``) also gives zebra copies of our route-maps; when a class
+    goes away, its outbound entries must go from every daemon, or the merged running config
+    keeps a ghost entry that no repair removes."""
+    snap, assignments, node_name = SCENARIOS["full"]()
+    booted = FrrInstance(lab.ns, lab.ns.add("bchg"), daemons=("zebra", "bgpd", "bfdd"))
+    try:
+        booted.start(
+            config=render_config(build_view(bgp_intent(snap, assignments, node=node_name)))
+        )
+        # "agg" goes away: its class route-map, list and the entries of four peers with it
+        fewer = replace(
+            snap,
+            config=replace(
+                snap.config,
+                bgp_advertisements=tuple(
+                    adv for adv in snap.config.bgp_advertisements if adv.name != "agg"
+                ),
+            ),
+        )
+        intent = bgp_intent(fewer, assignments, node=node_name)
+        backend = FrrBackend(booted.vtysh)
+        backend.apply(intent)
+        want = owned_from_view(build_view(intent))
+        assert not any("agg" in name for name, _ in want.route_maps)
+        assert parse_running(booted.vtysh.show("show running-config")) == want
+        assert backend.check_drift().drifted == ()
+    finally:
+        booted.close()

@@ -170,6 +170,23 @@ def test_daemon_split_keeps_order() -> None:
     assert batch_text(split_by_daemon(commands)[1][1]) == "bfd\n profile MLB-a\n exit\nexit\n"
 
 
+def test_route_map_removals_also_reach_zebra_copies() -> None:
+    """An FRR booted from a file has description-only copies of our route-maps in zebra;
+    removing an entry from bgpd alone would leave it in the merged running config."""
+    commands = [
+        Command(("route-map MLB-r1-out permit 7",), "set community no-export additive"),
+        Command(("router bgp 1", "address-family ipv4 unicast"), "no network 192.0.2.1/32"),
+        Command((), "no route-map MLB-r1-out permit 9"),
+        Command((), "no route-map MLB-ADV-old"),
+        Command((), "no bgp large-community-list standard MLB-ADV-old"),
+    ]
+    runs = split_by_daemon(commands)
+    assert [(d, len(c)) for d, c in runs] == [("bgpd", 5), ("zebra", 2)]
+    assert batch_text(runs[1][1]) == "no route-map MLB-r1-out permit 9\nno route-map MLB-ADV-old\n"
+    with_global = [*commands, Command((), "no ip nht resolve-via-default")]
+    assert [(d, len(c)) for d, c in split_by_daemon(with_global)] == [("bgpd", 5), ("zebra", 3)]
+
+
 SUMMARY = {
     "ipv4Unicast": {
         "peers": {

@@ -2,7 +2,9 @@
 
 Matrix: ``parse_running(render(view)) == owned_from_view(view)`` for every golden scenario;
 the parser skips an engineer's objects and sees hand edits to ours; the diff is empty for
-equal models, O(1) per added or removed prefix whatever the number present, re-issues a
+equal models, O(1) per added or removed prefix whatever the number present, O(peers) for a
+new class of prefixes and for changed communities (which live in the outbound route-maps,
+not in the ``network`` route-map), re-issues a
 ``network`` in place when its route-map changes, orders creations before references and
 removals after them, handles ASN changes and router removal; batch text enters and leaves
 contexts correctly; passwords only in secret commands.
@@ -14,6 +16,7 @@ from dataclasses import replace
 
 import pytest
 
+from frr import names
 from frr.diff import Command, batch_text, diff, full
 from frr.owned import EMPTY, Owned, owned_from_view, parse_running
 from frr.render import render_config
@@ -22,6 +25,7 @@ from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
 from orchestrator.core.model import BGPAdvertisement, Secret
 from tests.golden.frr_scenarios import (
     SCENARIOS,
+    assign,
     many_services,
     peer,
     service,
@@ -116,6 +120,61 @@ def test_plus_one_and_minus_one_cost_one_command_whatever_is_present() -> None:
         removed = diff(after, before)
         assert [c.line.split()[0:2] for c in removed] == [["no", "network"]]
         assert len(batch_text(added).splitlines()) == 5  # enter x2, network, exit x2
+
+
+def test_changed_communities_touch_only_the_outbound_entries() -> None:
+    """Communities are set per peer on the way out: changing them re-issues no ``network``
+    and leaves the origination route-map alone, whatever the number of prefixes."""
+    before = owned_for(bench_intent(500))
+    after_intent = bench_intent(500)
+    (adv,) = after_intent.advertisements
+    changed = replace(
+        after_intent,
+        prefixes=tuple(replace(p, communities=(std("no-export"),)) for p in after_intent.prefixes),
+        advertisements=(replace(adv, communities=(std("no-export"),)),),
+    )
+    commands = diff(before, owned_for(changed))
+    assert {c.context[0] for c in commands} == {
+        f"route-map MLB-{p}-out permit {names.tag_numbers(['default'])['default']}"
+        for p in ("r1", "r2")
+    }
+    assert sorted(c.line for c in commands) == [
+        "no set community 65000:100 additive",
+        "no set community 65000:100 additive",
+        "set community no-export additive",
+        "set community no-export additive",
+    ]
+
+
+def test_a_new_class_costs_a_list_a_route_map_and_one_entry_per_peer() -> None:
+    peers = [peer("r1", "198.51.100.1", dual_stack=True), peer("r2", "198.51.100.2")]
+    plain = BGPAdvertisement(name="default", pools=("public",))
+    v6 = BGPAdvertisement(name="v6", pools=("public6",), communities=(std("no-export"),))
+    assignments = [assign("default/web", "203.0.113.10")]
+    before = owned_for(
+        bgp_intent(
+            snapshot(peers=peers, advertisements=[plain], services=[service("web")]),
+            assignments,
+            node="n1",
+        )
+    )
+    more = [*assignments, assign("default/v6", "2001:db8:100::10", pool="public6")]
+    snap = snapshot(
+        peers=peers, advertisements=[plain, v6], services=[service("web"), service("v6")]
+    )
+    after = owned_for(bgp_intent(snap, more, node="n1"))
+    commands = diff(before, after)
+    number = names.tag_numbers(["v6"])["v6"]
+    # r2 is an IPv4 session: it receives nothing of the new class and gets no entry
+    assert set(after.route_maps) - set(before.route_maps) == {
+        ("MLB-ADV-v6", 10),
+        ("MLB-r1-out", number),
+    }
+    assert set(after.lists) - set(before.lists) == {"MLB-ADV-v6"}
+    lines = [c.line for c in commands]
+    network = lines.index("network 2001:db8:100::10/128 route-map MLB-ADV-v6")
+    assert network == len(lines) - 1  # everything it needs exists before it
+    assert not any(line.startswith("no ") for line in lines)
 
 
 def test_full_config_from_empty_scales_with_prefixes_only() -> None:

@@ -1,8 +1,10 @@
 """FRR view model and names (frr.view, frr.names).
 
-Matrix: names we own (prefix, shortening, stable tag numbers), community spelling as FRR
+Matrix: names we own (prefix, shortening, stable class numbers), community spelling as FRR
 prints it, per-peer statements (timers rule, ebgp-multihop only on eBGP, password
-placement and redaction, BFD defaults), class route-maps carrying tags, and the second line
+placement and redaction, BFD defaults), class route-maps carrying only the internal tag and
+local-pref, communities set per peer on the way out (one entry per class the peer receives,
+the merged set for overlapping advertisements, a final deny), and the second line
 of defence against config injection: names, interfaces, communities and passwords holding
 newlines, ``!``, ``end`` or ``exit`` give a ``ConversionError`` that is one printable line
 and never shows a password.
@@ -49,6 +51,7 @@ def test_owned_names() -> None:
     assert names.peer_out("r1") == "MLB-r1-out"
     assert names.adv_route_map(("a",)) == "MLB-ADV-a"
     assert names.adv_route_map(("a", "b")) == "MLB-ADV-a+b"
+    assert names.adv_list(("a", "b")) == "MLB-ADV-a+b"  # lists have their own namespace
     long = "x" * 60
     assert names.part(long) == names.part(long) and len(names.part(long)) == 40
     assert names.part(long) != names.part(long + "y")
@@ -62,7 +65,8 @@ def test_tag_numbers_are_stable_and_unique() -> None:
     assert few["a"] == more["a"] and few["b"] == more["b"]
     many = names.tag_numbers(f"adv-{i}" for i in range(3000))
     assert len(set(many.values())) == 3000
-    assert all(1 <= n <= 999_999 for n in many.values())
+    # they are also sequence numbers of the outbound route-maps, below the final entry
+    assert all(1 <= n <= names.TAG_MAX < names.PEER_OUT_FINAL_SEQ <= 65535 for n in many.values())
 
 
 @pytest.mark.parametrize(
@@ -82,24 +86,115 @@ def test_community_text(community: Community, text: str | None) -> None:
     assert names.community_text(community) == text
 
 
-def test_communities_in_frr_order_and_tags_in_the_class_route_map() -> None:
+def test_origination_sets_only_the_tag_and_local_pref() -> None:
     adv = BGPAdvertisement(
         name="a",
         local_pref=120,
         communities=(std("no-export"), std("65000:300"), std("65000:100"), large("1:2:3")),
     )
     view = view_for([peer("r1", "198.51.100.1")], [adv])
+    number = names.tag_numbers(["a"])["a"]
+    tag = names.tag_community(64512, number)
     (rm,) = [r for r in view.route_maps if r.name == "MLB-ADV-a"]
-    tag = names.tag_community(64512, names.tag_numbers(["a"])["a"])
+    # no community at origination: FRR's well-known community rules would apply to it
     assert rm.statements == (
         "description BGPAdvertisement a",
-        "set community 65000:100 65000:300 no-export additive",
-        f"set large-community 1:2:3 {tag} additive",
+        f"set large-community {tag} additive",
         "set local-preference 120",
     )
-    (allowed,) = [x for x in view.community_lists if x.name == "MLB-r1-allowed"]
-    assert allowed.values == (tag,)
+    (tags,) = [x for x in view.community_lists if x.name == "MLB-ADV-a"]
+    assert tags.values == (tag,) and not tags.expanded
     assert [n.route_map for n in view.networks] == ["MLB-ADV-a"]
+
+
+def test_communities_are_set_per_peer_on_the_way_out_in_frr_order() -> None:
+    adv = BGPAdvertisement(
+        name="a",
+        local_pref=120,
+        communities=(std("no-export"), std("65000:300"), std("65000:100"), large("1:2:3")),
+    )
+    view = view_for([peer("r1", "198.51.100.1")], [adv])
+    number = names.tag_numbers(["a"])["a"]
+    out = {r.seq: r for r in view.route_maps if r.name == "MLB-r1-out"}
+    assert set(out) == {number, names.PEER_OUT_FINAL_SEQ}
+    assert out[number].action == "permit"
+    assert out[number].statements == (
+        "description BGPAdvertisement a",
+        "match large-community MLB-ADV-a",
+        "set community 65000:100 65000:300 no-export additive",
+        "set large-comm-list MLB-TAGS delete",
+        "set large-community 1:2:3 additive",
+    )
+    final = out[names.PEER_OUT_FINAL_SEQ]
+    assert final.action == "deny" and all(s.startswith("description") for s in final.statements)
+
+
+def test_plain_advertisement_only_strips_the_tag() -> None:
+    view = view_for([peer("r1", "198.51.100.1")])
+    number = names.tag_numbers(["default"])["default"]
+    (entry,) = [r for r in view.route_maps if r.name == "MLB-r1-out" and r.seq == number]
+    assert entry.statements == (
+        "description BGPAdvertisement default",
+        "match large-community MLB-ADV-default",
+        "set large-comm-list MLB-TAGS delete",
+    )
+
+
+def test_each_peer_gets_entries_for_the_classes_it_receives_only() -> None:
+    advs = [
+        BGPAdvertisement(name="to-r1", communities=(std("65000:1"),), peers=("r1",)),
+        BGPAdvertisement(name="gold", communities=(std("no-advertise"),), pools=("public6",)),
+    ]
+    snap = snapshot(
+        peers=[peer("r1", "198.51.100.1"), peer("r2", "198.51.100.2", dual_stack=True)],
+        advertisements=advs,
+        services=[service("web"), service("v6")],
+    )
+    assignments = [*WEB, assign("default/v6", "2001:db8:100::10", pool="public6")]
+    view = build_view(bgp_intent(snap, assignments, node="n1"))
+    numbers = names.tag_numbers(["to-r1", "gold"])
+    entries = {(r.name, r.seq): r for r in view.route_maps if r.name.endswith("-out")}
+    final = names.PEER_OUT_FINAL_SEQ
+    # r1 is an IPv4 session: nothing of "gold" (IPv6 only here) reaches it
+    assert set(entries) == {
+        ("MLB-r1-out", numbers["to-r1"]),
+        ("MLB-r1-out", final),
+        ("MLB-r2-out", numbers["gold"]),
+        ("MLB-r2-out", final),
+    }
+    gold = entries[("MLB-r2-out", numbers["gold"])]
+    assert "set community no-advertise additive" in gold.statements
+    assert {x.name for x in view.community_lists} == {"MLB-ADV-to-r1", "MLB-ADV-gold", "MLB-TAGS"}
+
+
+def test_overlapping_advertisements_are_one_class_with_the_merged_communities() -> None:
+    snap, assignments, node = SCENARIOS["overlap"]()
+    view = build_view(bgp_intent(snap, assignments, node=node))
+    name = "MLB-ADV-both+to-r1+to-r2"
+    number = names.tag_numbers(["both+to-r1+to-r2"])["both+to-r1+to-r2"]
+    (tags,) = [x for x in view.community_lists if x.name == name]
+    assert tags.values == (names.tag_community(64512, number),)
+    for p in ("r1", "r2"):  # what the intent says: every receiving peer gets the union
+        (entry,) = [r for r in view.route_maps if r.name == f"MLB-{p}-out" and r.seq == number]
+        assert f"match large-community {name}" in entry.statements
+        assert "set community 65000:1 65000:2 additive" in entry.statements
+
+
+def test_class_numbers_do_not_move_when_other_classes_come_and_go() -> None:
+    one = view_for([peer("r1", "198.51.100.1")], [BGPAdvertisement(name="a")])
+    advs = [
+        BGPAdvertisement(name="a", pools=("public",)),
+        BGPAdvertisement(name="b", pools=("public6",)),
+    ]
+    snap = snapshot(
+        peers=[peer("r1", "198.51.100.1", dual_stack=True)],
+        advertisements=advs,
+        services=[service("web"), service("v6")],
+    )
+    assignments = [*WEB, assign("default/v6", "2001:db8:100::10", pool="public6")]
+    two = build_view(bgp_intent(snap, assignments, node="n1"))
+    kept = {(r.name, r.seq) for r in one.route_maps}
+    assert kept <= {(r.name, r.seq) for r in two.route_maps}
 
 
 def test_neighbor_statements() -> None:
