@@ -37,7 +37,7 @@ test: deps venv lint
 	$(VENV)/bin/pytest -q
 
 demo: deps venv
-	$(VENV)/bin/mlb plan examples/seed
+	$(VENV)/bin/mlb lab demo
 
 bench: bench-alloc bench-l2 bench-frr bench-gobgp
 

@@ -89,7 +89,7 @@ class Controller:
         return writes
 
     def run(self, stop: threading.Event, *, tick: float = 0.5) -> None:
-        watcher = Watcher(self.source.directory, self.state.root)
+        watcher = Watcher(self.source.directory, self.state.root, fast=(self.state.leases,))
         watcher.start()
         self.log("started", msg=f"source={self.source.directory} state={self.state.root}")
         try:

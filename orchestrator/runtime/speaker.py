@@ -139,7 +139,7 @@ class Speaker:
             target=self._lease_loop, args=(stop,), name="lease", daemon=True
         )
         lease_thread.start()
-        watcher = Watcher(self.source.directory, self.state.root)
+        watcher = Watcher(self.source.directory, self.state.root, fast=(self.state.leases,))
         watcher.start()
         self.log("started", node=self.node, msg=f"lease={self.lease_duration}s")
         try:

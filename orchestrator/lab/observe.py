@@ -1,0 +1,108 @@
+"""What the running lab looks like, read from the outside: Services and where they live.
+
+Three sources, each the one a user would trust:
+
+- the **state directory** (what the controller recorded: IPs, pool, home node per L2 IP) —
+  the lab's ``kubectl get svc``;
+- **ARP from the client** — who really answers for an L2 IP right now;
+- the **router's installed route** — which nodes really receive a BGP VIP's traffic.
+
+``Service`` rows join the manifests (type, ports, requested IP count) with the state; the
+L2/BGP split is the homes annotation (only L2 IPs have a home node).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.adapters.files import load_directory
+from orchestrator.core.model import Annotation
+from orchestrator.lab.config import LabConfig
+from orchestrator.runtime.state import StateDir
+
+
+@dataclass(frozen=True)
+class Service:
+    namespace: str
+    name: str
+    type: str = "LoadBalancer"
+    ports: str = ""
+    requested: int = 1  # IPs asked for (the Deckhouse count annotation, else 1)
+    ips: tuple[str, ...] = ()
+    pool: str = ""
+    homes: Mapping[str, str] = field(default_factory=dict)
+    in_manifests: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def l2(self) -> bool:
+        return bool(self.homes)
+
+
+def _count(annotations: Mapping[str, Any]) -> int:
+    try:
+        return max(1, int(str(annotations.get(Annotation.DH_IPS_COUNT.value, "1"))))
+    except ValueError:
+        return 1
+
+
+def _ports(spec: Mapping[str, Any]) -> str:
+    ports = spec.get("ports") or []
+    return ",".join(
+        f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports if isinstance(p, Mapping)
+    )
+
+
+def services(config: LabConfig) -> list[Service]:
+    """LoadBalancer Services of the manifests with what the state dir records for them, plus
+    records whose Service is gone (``in_manifests=False``), sorted by key."""
+    found: dict[str, Service] = {}
+    for _, doc in load_directory(config.manifests).documents:
+        if doc.get("kind") != "Service":
+            continue
+        meta = doc.get("metadata") or {}
+        spec = doc.get("spec") or {}
+        if spec.get("type") != "LoadBalancer":
+            continue
+        ns, name = meta.get("namespace") or "default", str(meta.get("name"))
+        found[f"{ns}/{name}"] = Service(
+            ns,
+            name,
+            ports=_ports(spec),
+            requested=_count(meta.get("annotations") or {}),
+        )
+    for key, record in StateDir(config.state).statuses().items():
+        ns, name = key.split("/", 1)
+        base = found.get(key, Service(ns, name, in_manifests=False))
+        annotations = record.get("annotations") or {}
+        try:
+            homes = json.loads(annotations.get(Annotation.HOMES.value) or "{}")
+        except ValueError:
+            homes = {}
+        found[key] = Service(
+            base.namespace,
+            base.name,
+            type=base.type,
+            ports=base.ports,
+            requested=base.requested,
+            ips=tuple(str(ip) for ip in record.get("ingress") or ()),
+            pool=str(annotations.get(Annotation.ML_ALLOCATED_POOL.value) or ""),
+            homes={str(k): str(v) for k, v in homes.items()} if isinstance(homes, dict) else {},
+            in_manifests=base.in_manifests,
+        )
+    return [found[k] for k in sorted(found)]
+
+
+def service(config: LabConfig, key: str) -> Service | None:
+    return next((s for s in services(config) if s.key == key), None)
+
+
+def leases(config: LabConfig) -> list[str]:
+    """Nodes with a lease file (present; freshness is each observer's own judgement)."""
+    return sorted(r.node for r in StateDir(config.state).read_leases())
