@@ -13,7 +13,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from orchestrator.runtime.controller import Controller
+from orchestrator.runtime.metrics import serve
 from orchestrator.runtime.source import ManifestSource
 from orchestrator.runtime.state import StateDir
 
@@ -37,12 +40,19 @@ def register(sub: Any) -> None:
         help="reconcile at least this often, also without file events (default 0.5)",
     )
     p.add_argument("--once", action="store_true", help="reconcile once and exit")
+    p.add_argument(
+        "--metrics-address",
+        default="127.0.0.1:7472",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics here (default 127.0.0.1:7472; '' disables)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     state = StateDir(args.state)
-    controller = Controller(ManifestSource(Path(args.source), state), state)
+    registry = CollectorRegistry()
+    controller = Controller(ManifestSource(Path(args.source), state), state, registry=registry)
     if args.once:
         controller.reconcile()
         return 0
@@ -53,5 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if args.metrics_address:
+        serve(args.metrics_address, registry)
     controller.run(stop, tick=args.tick)
     return 0

@@ -23,7 +23,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from orchestrator.runtime.log import Logger
+from orchestrator.runtime.metrics import serve
 from orchestrator.runtime.source import ManifestSource
 from orchestrator.runtime.speaker import L2Port, RoutingBackend, Speaker
 from orchestrator.runtime.state import StateDir
@@ -87,19 +90,27 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="re-send gratuitous ARP/NA for every announced IP this often (default: off)",
     )
+    p.add_argument(
+        "--metrics-address",
+        default="127.0.0.1:7474",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics here (default 127.0.0.1:7474; '' disables)",
+    )
     p.set_defaults(func=run)
 
 
-def _routing(args: argparse.Namespace) -> tuple[RoutingBackend | None, list[Callable[[], object]]]:
+def _routing(
+    args: argparse.Namespace, registry: CollectorRegistry
+) -> tuple[RoutingBackend | None, list[Callable[[], object]]]:
     """The backend and what to call on exit."""
     if args.backend == "frr":
         from frr.backend import FrrBackend
         from frr.reconciler import FrrReconciler
+        from frr.status import FrrMetrics
         from frr.vtysh import Vtysh
 
-        rec = FrrReconciler(
-            FrrBackend(Vtysh(pathspace=args.frr_pathspace, vty_socket=args.frr_socket_dir))
-        )
+        vtysh = Vtysh(pathspace=args.frr_pathspace, vty_socket=args.frr_socket_dir)
+        rec = FrrReconciler(FrrBackend(vtysh, metrics=FrrMetrics(registry)))
         rec.start()
 
         class _Submit:
@@ -119,17 +130,19 @@ def _routing(args: argparse.Namespace) -> tuple[RoutingBackend | None, list[Call
 
 def run(args: argparse.Namespace) -> int:
     log = Logger(f"speaker/{args.node}")
+    registry = CollectorRegistry()
     l2: L2Port | None = None
     announcer = None
     if not args.no_l2:
-        from orchestrator.l2 import Announcer, GarpTiming
+        from orchestrator.l2 import Announcer, GarpTiming, L2Collector
 
         announcer = Announcer(
             interfaces=args.interface, timing=GarpTiming(refresh=args.gratuitous_refresh)
         )
         announcer.start()
+        registry.register(L2Collector(announcer.stats))
         l2 = announcer
-    bgp, to_stop = _routing(args)
+    bgp, to_stop = _routing(args, registry)
     state = StateDir(args.state)
     speaker = Speaker(
         args.node,
@@ -140,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         lease_duration=args.lease_duration,
         renew_interval=args.renew_interval,
         log=log,
+        registry=registry,
     )
     stop = threading.Event()
 
@@ -148,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if args.metrics_address:
+        serve(args.metrics_address, registry)
     try:
         speaker.run(stop)
     finally:

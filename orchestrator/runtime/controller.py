@@ -18,19 +18,27 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from orchestrator.core.allocator import Allocator
 from orchestrator.core.membership import LeaseTracker
 from orchestrator.core.placement import Homes
 from orchestrator.core.plan import plan
 from orchestrator.core.status import desired_status
 from orchestrator.runtime.log import Logger
+from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
 from orchestrator.runtime.source import ManifestSource, Watcher
 from orchestrator.runtime.state import StateDir
 
 
 class Controller:
     def __init__(
-        self, source: ManifestSource, state: StateDir, *, log: Logger | None = None
+        self,
+        source: ManifestSource,
+        state: StateDir,
+        *,
+        log: Logger | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.source = source
         self.state = state
@@ -40,12 +48,16 @@ class Controller:
         self.homes: Homes = {}
         self._reported: dict[str, str] = {}
         self._problems: tuple[str, ...] = ()
+        self.registry = registry or CollectorRegistry()
+        self._config_metrics = ConfigMetrics(self.registry)
+        self._alloc_metrics = AllocatorMetrics(self.registry)
 
     def reconcile(self, now: float | None = None) -> int:
         """One full pass; returns how many Service records were written or removed."""
         now = time.monotonic() if now is None else now
         loaded = self.source.load()
         self._report_problems(loaded.problems, stale=loaded.stale)
+        self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
         if loaded.snapshot is None:
             return 0
         snapshot = loaded.snapshot
@@ -54,6 +66,7 @@ class Controller:
             snapshot, allocator=self.allocator, live_nodes=live, previous_homes=self.homes
         )
         self.homes = result.homes
+        self._alloc_metrics.publish(result.allocation.pools)
         writes = 0
         present = set()
         for row in result.services:

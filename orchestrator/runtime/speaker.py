@@ -24,12 +24,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from prometheus_client import CollectorRegistry
+
 from orchestrator.core.assignments import assignments_from_status
 from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
-from orchestrator.core.l2intent import l2_announcements
+from orchestrator.core.l2intent import Announcement, l2_announcements
 from orchestrator.core.membership import LeaseTracker
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model import Assignment, IPAddress
 from orchestrator.runtime.log import Logger
+from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
 from orchestrator.runtime.source import ManifestSource, Watcher
 from orchestrator.runtime.state import StateDir
 
@@ -63,6 +66,7 @@ class Speaker:
         lease_duration: float = 2.0,
         renew_interval: float = 1.0,
         log: Logger | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.node = node
         self.source = source
@@ -76,6 +80,9 @@ class Speaker:
         self.current = SpeakerState()
         self._counter = 0
         self._bgp_applied: NodeBGPIntent | None = None
+        self.registry = registry or CollectorRegistry()
+        self._config_metrics = ConfigMetrics(self.registry)
+        self._announced_metrics = SpeakerMetrics(self.registry)
 
     # -- lease
     def renew(self) -> None:
@@ -94,6 +101,7 @@ class Speaker:
         now = time.monotonic() if now is None else now
         loaded = self.source.load()
         live = self.tracker.observe(self.state.read_leases(), now)
+        self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
         if loaded.snapshot is None:
             return self.current
         snapshot = loaded.snapshot
@@ -130,8 +138,29 @@ class Speaker:
                         reason=type(e).__name__,
                         msg=str(e),
                     )
+        self._announced_metrics.publish(self._announced(intent.announcements, assignments, bgp))
         self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)
         return self.current
+
+    def _announced(
+        self,
+        l2: Iterable[Announcement],
+        assignments: Iterable[Assignment],
+        bgp: NodeBGPIntent | None,
+    ) -> list[tuple[str, str, str, str]]:
+        """(service, protocol, node, ip) label sets for metallb_speaker_announced."""
+        out = [(a.service, "layer2", self.node, str(a.ip)) for a in l2]
+        if bgp is not None and bgp.prefixes:
+            for a in assignments:
+                for ip in a.ips:
+                    if any(
+                        a.service in p.services
+                        and ip.version == p.prefix.version
+                        and ip in p.prefix
+                        for p in bgp.prefixes
+                    ):
+                        out.append((a.service, "bgp", self.node, str(ip)))
+        return out
 
     def run(self, stop: threading.Event, *, tick: float = 0.5) -> None:
         self.renew()

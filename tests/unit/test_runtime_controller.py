@@ -73,3 +73,17 @@ def test_deleting_the_service_removes_its_record(tmp_path: Path) -> None:
     (src / "service.yaml").write_text("\n---\n".join(docs))
     assert ctl.reconcile(now=0.1) == 1
     assert not (state.services / "demo" / "web.json").exists()
+
+
+def test_metrics_use_metallb_names(tmp_path: Path) -> None:
+    src, state = setup(tmp_path)
+    ctl = controller(src, state)
+    ctl.reconcile(now=0.0)
+    get = ctl.registry.get_sample_value
+    assert get("metallb_allocator_addresses_total", {"pool": "ingress"}) == 51
+    assert get("metallb_allocator_addresses_in_use_total", {"pool": "ingress"}) == 3
+    assert get("metallb_k8s_client_config_loaded_bool") == 1
+    assert get("metallb_k8s_client_config_stale_bool") == 0
+    (src / "class.yaml").write_text((src / "class.yaml").read_text().replace("-192.168.2.150", "x"))
+    ctl.reconcile(now=0.1)
+    assert get("metallb_k8s_client_config_stale_bool") == 1

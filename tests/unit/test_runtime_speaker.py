@@ -95,3 +95,16 @@ def test_released_lease_hands_over_at_once(tmp_path: Path) -> None:
         speakers[n].reconcile(now=0.6)
     assert all(len(nodes) == 1 for nodes in owners(ports).values())
     assert len(owners(ports)) == 3
+
+
+def test_announced_metric_follows_the_node(tmp_path: Path) -> None:
+    state, speakers, _ = cluster(tmp_path)
+    node = "frontend-1"
+    speakers[node].reconcile(now=0.5)
+    (ip,) = [ip for ip, n in homes(state).items() if n == node]
+    labels = {"service": "demo/web", "protocol": "layer2", "node": node, "ip": ip}
+    get = speakers[node].registry.get_sample_value
+    assert get("metallb_speaker_announced", labels) == 1
+    state.release_lease(node)  # no longer live: it must stop announcing
+    speakers[node].reconcile(now=0.6)
+    assert get("metallb_speaker_announced", labels) is None
