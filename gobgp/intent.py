@@ -6,8 +6,9 @@ What GoBGP cannot express is reported, not silently dropped: unnumbered (interfa
 and ``dynamicASN: external`` are FRR-only in MetalLB too.
 
 Router ID: when no BGPPeer sets ``routerID``, FRR picks one from the node's addresses;
-gobgpd needs one given. We follow MetalLB's native speaker and derive it from the node name
-(crc32), unless the operator passes one (``mlb speaker --router-id``).
+gobgpd needs one given. In order: the operator's ``mlb speaker --router-id``, the Node's
+first IPv4 ``InternalIP`` (MetalLB's native speaker uses the node's own IPv4 address), and
+last, as MetalLB does without one, a value derived from the node name (crc32).
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def translate(
                 ),
             )
         )
-    rid = intent.router_id or router_id or router_id_for(intent.node)
+    own_v4 = next((a for a in intent.node_addresses if isinstance(a, IPv4Address)), None)
+    rid = intent.router_id or router_id or own_v4 or router_id_for(intent.node)
     instance = GobgpGlobal(asn=intent.asn, router_id=rid, listen_port=listen_port)
     return Translation(GobgpDesired(instance, tuple(peers), tuple(paths)), tuple(problems))
 

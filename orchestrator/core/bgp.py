@@ -186,6 +186,8 @@ class NodeBGPIntent:
     prefixes: tuple[PrefixIntent, ...]  # sorted by (family, prefix)
     withheld: tuple[Withheld, ...] = ()
     problems: tuple[Problem, ...] = ()
+    #: The Node's InternalIP addresses: a router ID for backends that need one given.
+    node_addresses: tuple[IPAddress, ...] = ()
 
     def peer(self, name: str) -> PeerIntent | None:
         return next((p for p in self.peers if p.name == name), None)
@@ -492,6 +494,7 @@ def bgp_intent(
         prefixes=tuple(prefixes),
         withheld=tuple(sorted(withheld)),
         problems=tuple(problems) + tuple(sorted(conflict_set)),
+        node_addresses=node_obj.internal_ips if node_obj is not None else (),
     )
 
 

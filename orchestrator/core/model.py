@@ -301,6 +301,8 @@ class Node:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
     network_unavailable: bool = False
+    #: status.addresses of type InternalIP, in order (GoBGP's router ID fallback).
+    internal_ips: tuple[IPAddress, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ def nodes(nodes: Sequence[str]) -> list[Doc]:
                 "name": n,
                 "labels": {"kubernetes.io/hostname": n, NODE_LABEL: ""},
             },
+            # as the kubelet reports it; GoBGP takes its router ID from here
+            "status": {"addresses": [{"type": "InternalIP", "address": str(node_ip(n))}]},
         }
         for n in nodes
     ]

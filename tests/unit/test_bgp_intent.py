@@ -328,3 +328,23 @@ def test_every_ip_is_announced_or_withheld_never_both(
 def test_pools_class_kind_is_l2() -> None:
     cls = AddressPool(name="public", kind=PoolKind.CLASS, cidrs=POOL4.cidrs, class_name="c")
     assert reasons(simple(pools=(cls, POOL6))) == [BGPReason.NO_MATCHING_ADVERTISEMENT]
+
+
+def test_intent_carries_the_nodes_internal_ips() -> None:
+    from orchestrator.core.parse import parse_snapshot
+
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "n1"},
+        "status": {
+            "addresses": [
+                {"type": "Hostname", "address": "n1"},
+                {"type": "InternalIP", "address": "192.0.2.11"},
+                {"type": "InternalIP", "address": "not-an-ip"},
+            ]
+        },
+    }
+    snapshot = parse_snapshot([("t.yaml#1", node)])
+    assert [str(a) for a in snapshot.nodes["n1"].internal_ips] == ["192.0.2.11"]
+    assert [str(a) for a in bgp_intent(snapshot, [], node="n1").node_addresses] == ["192.0.2.11"]

@@ -81,3 +81,24 @@ def test_a_node_without_peers_configures_nothing() -> None:
         prefixes=(),
     )
     assert translate(empty).desired is None
+
+
+def test_router_id_falls_back_to_the_nodes_internal_ipv4() -> None:
+    r1 = BGPPeer("r1", 64512, peer_asn=64500, peer_address=ip_address("192.0.2.1"))
+    base = intent(r1)
+    own = NodeBGPIntent(
+        node=base.node,
+        asn=base.asn,
+        router_id=None,
+        peers=base.peers,
+        advertisements=(),
+        bfd_profiles=(),
+        prefixes=(),
+        node_addresses=(ip_address("2001:db8::11"), ip_address("192.0.2.11")),
+    )
+    t = translate(own)
+    assert t.desired is not None
+    assert t.desired.instance.router_id == IPv4Address("192.0.2.11")
+    # the operator's --router-id wins over the node's address
+    forced = translate(own, router_id=IPv4Address("192.0.2.99")).desired
+    assert forced is not None and forced.instance.router_id == IPv4Address("192.0.2.99")

@@ -1,7 +1,9 @@
 """Cluster objects we only read: ``Node``, ``Namespace`` and ``EndpointSlice``.
 
-* Node: its labels (node selectors), and the ``NetworkUnavailable=True`` condition, which
-  takes the node out of every announcement (MetalLB's ``nodeNetworkUnavailable``).
+* Node: its labels (node selectors), the ``NetworkUnavailable=True`` condition, which
+  takes the node out of every announcement (MetalLB's ``nodeNetworkUnavailable``), and its
+  ``InternalIP`` addresses (the BGP router ID when no peer sets one; unparsable ones are
+  skipped: the kubelet writes them, not the user).
 * Namespace: its labels, against which IPAddressPool ``namespaceSelectors`` are resolved.
 * EndpointSlice: which Service it belongs to (label ``kubernetes.io/service-name``), and
   per endpoint its addresses, node and ``ready``/``serving`` conditions. An absent condition
@@ -14,8 +16,10 @@ still a node. Problems are still reported (and fail ``mlb validate``).
 
 from __future__ import annotations
 
+from ipaddress import ip_address
+
 from orchestrator.core.errors import Errors
-from orchestrator.core.model import Endpoint, EndpointSlice, Namespace, Node
+from orchestrator.core.model import Endpoint, EndpointSlice, IPAddress, Namespace, Node
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.fields import Fields, as_fields, is_mapping
 
@@ -33,7 +37,20 @@ def parse_node(doc: Doc) -> Node:
             and cond.get("status") == "True"
         ):
             unavailable = True
-    return Node(name=doc.name, labels=dict(doc.labels), network_unavailable=unavailable)
+    internal: list[IPAddress] = []
+    addresses = status.get("addresses") if is_mapping(status) else None
+    for entry in addresses if isinstance(addresses, list) else []:
+        if is_mapping(entry) and entry.get("type") == "InternalIP":
+            try:
+                internal.append(ip_address(str(entry.get("address"))))
+            except ValueError:
+                continue
+    return Node(
+        name=doc.name,
+        labels=dict(doc.labels),
+        network_unavailable=unavailable,
+        internal_ips=tuple(internal),
+    )
 
 
 def parse_namespace(doc: Doc) -> Namespace:
