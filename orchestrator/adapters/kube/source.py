@@ -1,0 +1,111 @@
+"""``KubeSource``: the informers' caches as a ``ClusterSnapshot``, like ``ManifestSource``.
+
+Same interface and the same rules as the standalone source (``runtime/source.py``): ``load``
+returns a ``Loaded``; every cached object becomes one ``(source, dict)`` document, source
+``Kind/namespace/name`` (or ``Kind/name``); ``parse_snapshot`` does all the validation; and
+an invalid object outside Services never replaces a valid running config (``blocking``): the
+last good set of documents is parsed instead and the result is marked stale.
+
+Differences from the files: Services already carry their real ``status`` and annotations,
+so no overlay is needed; ``statuses`` is read back from them in ``StatusRecord.to_dict``
+shape (only what the controller writes: ingress IPs, our annotations and conditions) so the
+controller can skip unchanged writes. Until every informer has listed once, a snapshot
+would be partial (a Service without its pool, hence "no pool"): ``load`` then returns the
+last good snapshot, or nothing.
+
+When frozen, only configuration (pools, classes, advertisements, peers, ModuleConfig,
+Secrets) comes from the last good set; Services, EndpointSlices, Nodes and Namespaces are the
+current ones (``LIVE_KINDS``): a typo in a pool must not stop failover or endpoint tracking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.adapters.kube.informer import Informers
+from orchestrator.adapters.kube.resources import ENDPOINT_SLICE, NAMESPACE, NODE, SERVICE, key_of
+from orchestrator.core.model import CLASS_CONDITION, Annotation
+from orchestrator.core.parse import parse_snapshot
+from orchestrator.core.status import ALL_ASSIGNED
+from orchestrator.runtime.source import Loaded, blocking
+
+Document = tuple[str, Mapping[str, Any]]
+
+#: What the controller writes on a Service (``core.status.desired_status``).
+OUR_ANNOTATIONS = (
+    Annotation.ML_ALLOCATED_POOL.value,
+    Annotation.HOMES.value,
+    Annotation.CLASS.value,
+)
+OUR_CONDITIONS = (CLASS_CONDITION, ALL_ASSIGNED)
+#: Kinds that are always read as they are now, even when the config is frozen.
+LIVE_KINDS = frozenset({SERVICE.kind, ENDPOINT_SLICE.kind, NODE.kind, NAMESPACE.kind})
+
+
+class KubeSource:
+    def __init__(self, informers: Informers) -> None:
+        self.informers = informers
+        self._last_good: list[Document] | None = None
+
+    def documents(self) -> list[Document]:
+        """Every cached object as ``(Kind/ns/name, object)``, in a deterministic order."""
+        out: list[Document] = []
+        for inf in self.informers.by_kind.values():
+            out.extend((inf.resource.ref(o), o) for o in inf.items())
+        return out
+
+    def load(self) -> Loaded:
+        if not self.informers.synced():
+            if self._last_good is None:
+                return Loaded(None, (), stale=True)
+            return self._stale(self._last_good, ())
+        documents = self.documents()
+        snapshot = parse_snapshot(documents)
+        problems = snapshot.problems
+        statuses = recorded_statuses(documents)
+        if not blocking(problems):
+            self._last_good = documents
+            return Loaded(snapshot, problems, stale=False, statuses=statuses)
+        if self._last_good is None:
+            return Loaded(None, problems, stale=True, statuses=statuses)
+        return self._stale(self._last_good, problems)
+
+    def _stale(self, documents: list[Document], problems: Any) -> Loaded:
+        # The last good *configuration*, but the cluster's state as it is now: Services
+        # (their errors never freeze anything, and their status IPs must be the current
+        # ones), EndpointSlices, Nodes and Namespaces are facts, not config someone typed.
+        current = [d for d in self.documents() if d[1].get("kind") in LIVE_KINDS]
+        frozen = [d for d in documents if d[1].get("kind") not in LIVE_KINDS]
+        good = parse_snapshot([*frozen, *current])
+        return Loaded(good, tuple(problems), stale=True, statuses=recorded_statuses(current))
+
+
+def recorded_statuses(documents: list[Document]) -> dict[str, dict[str, Any]]:
+    """``namespace/name`` -> what is recorded on the Service, in ``StatusRecord.to_dict``
+    shape; Services with nothing of ours recorded are left out."""
+    out: dict[str, dict[str, Any]] = {}
+    for _, doc in documents:
+        if doc.get("kind") != SERVICE.kind:
+            continue
+        meta = doc.get("metadata") or {}
+        status = doc.get("status") or {}
+        ingress = [
+            str(i["ip"])
+            for i in (status.get("loadBalancer") or {}).get("ingress") or []
+            if isinstance(i, Mapping) and i.get("ip")
+        ]
+        annotations = {
+            k: v for k, v in sorted((meta.get("annotations") or {}).items()) if k in OUR_ANNOTATIONS
+        }
+        conditions = [
+            {k: str(c.get(k, "")) for k in ("type", "status", "reason", "message")}
+            for c in status.get("conditions") or []
+            if isinstance(c, Mapping) and c.get("type") in OUR_CONDITIONS
+        ]
+        if ingress or annotations or conditions:
+            key = key_of(doc)
+            if "/" not in key:
+                key = f"default/{key}"
+            out[key] = {"ingress": ingress, "annotations": annotations, "conditions": conditions}
+    return out

@@ -1,0 +1,122 @@
+"""``KubeSource`` over real HTTP: the matrix covered.
+
+- the snapshot equals what ``parse_snapshot`` gives for the same objects (the seed example,
+  with a status written on the Service), and ``statuses`` is read back from the Service in
+  ``StatusRecord.to_dict`` shape;
+- an invalid pool/class does not replace the running config: the last good one is used and
+  marked stale; a Service edit still shows through;
+- before every informer has listed once there is no snapshot.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.kube.client import KubeClient
+from orchestrator.adapters.kube.informer import Informers
+from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS
+from orchestrator.adapters.kube.source import KubeSource
+from orchestrator.core.parse import parse_snapshot
+from tests.contract.apiserver import ApiServer
+from tests.contract.conftest import wait_for
+
+SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
+PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}
+STATUS = {"loadBalancer": {"ingress": [{"ip": "192.168.2.100"}]}}
+POOL = {"metallb.io/ip-allocated-from-pool": "ingress"}
+
+
+def seed() -> list[dict[str, Any]]:
+    docs = [copy.deepcopy(dict(d)) for _, d in load_directory(SEED).documents]
+    for d in docs:
+        if d["kind"] == "Service":
+            d["status"] = copy.deepcopy(STATUS)
+            d["metadata"]["annotations"].update(POOL)
+    return docs
+
+
+def ref(doc: Mapping[str, Any]) -> str:
+    meta = doc["metadata"]
+    ns = meta.get("namespace")
+    return f"{doc['kind']}/{ns}/{meta['name']}" if ns else f"{doc['kind']}/{meta['name']}"
+
+
+@pytest.fixture
+def informers(api: ApiServer, kube: KubeClient) -> Iterator[Informers]:
+    infs = Informers(kube, SNAPSHOT_KINDS, timeout_seconds=2)
+    yield infs
+    for inf in infs.by_kind.values():
+        inf.signal_stop()
+    deadline = 50
+    while any(i._thread and i._thread.is_alive() for i in infs.by_kind.values()) and deadline:
+        api.end_watches()
+        infs.stop(timeout=0.02)
+        deadline -= 1
+    assert deadline, "informers did not stop"
+
+
+def test_snapshot_equals_parse_of_same_objects(api: ApiServer, informers: Informers) -> None:
+    docs = seed()
+    for d in docs:
+        api.apply(PLURALS[d["kind"]], d)
+    source = KubeSource(informers)
+    assert source.load().snapshot is None  # not started: nothing listed yet
+    informers.start()
+    assert informers.wait_synced(5)
+    wait_for(lambda: len(source.documents()) == len(docs), what="all objects cached")
+
+    loaded = source.load()
+    expected = parse_snapshot([(ref(d), d) for d in docs])
+    assert loaded.snapshot == expected
+    assert not loaded.stale and loaded.problems == expected.problems
+    assert dict(loaded.statuses) == {
+        "demo/web": {"ingress": ["192.168.2.100"], "annotations": POOL, "conditions": []}
+    }
+
+
+def test_invalid_config_keeps_last_good(api: ApiServer, informers: Informers) -> None:
+    docs = seed()
+    for d in docs:
+        api.apply(PLURALS[d["kind"]], d)
+    source = KubeSource(informers)
+    informers.start()
+    assert informers.wait_synced(5)
+    wait_for(lambda: len(source.documents()) == len(docs), what="all objects cached")
+    good = source.load()
+    assert good.snapshot is not None and not good.stale
+
+    (cls,) = [d for d in docs if d["kind"] == "MetalLoadBalancerClass"]
+    broken = copy.deepcopy(cls)
+    broken["spec"]["addressPool"] = ["not-an-ip"]
+    api.apply("metalloadbalancerclasses", broken)
+    (svc,) = [d for d in docs if d["kind"] == "Service"]
+    edited = copy.deepcopy(svc)
+    edited["metadata"]["annotations"][
+        "network.deckhouse.io/l2-load-balancer-external-ips-count"
+    ] = "2"
+    api.apply("services", edited)
+
+    def stale_now() -> bool:
+        return source.load().stale
+
+    wait_for(stale_now, what="stale after a broken class")
+    wait_for(
+        lambda: all(
+            d[1]["metadata"]["annotations"].get(
+                "network.deckhouse.io/l2-load-balancer-external-ips-count"
+            )
+            == "2"
+            for d in source.documents()
+            if d[1]["kind"] == "Service"
+        )
+    )
+    loaded = source.load()
+    assert loaded.stale and any("addressPool" in str(p) for p in loaded.problems)
+    fresh = [edited if d["kind"] == "Service" else d for d in docs]
+    assert loaded.snapshot == parse_snapshot([(ref(d), d) for d in fresh])
