@@ -1,4 +1,7 @@
-"""``mlb controller --source DIR --state STATE``: the controller, standalone.
+"""``mlb controller``: allocate IPs, place L2 homes, record them on the Services.
+
+Standalone with ``--source DIR --state STATE`` (files), or in a cluster with
+``--kubeconfig PATH`` / ``--in-cluster`` (see ``orchestrator.cli._where``).
 
 Reads manifests from DIR (watched), records Service status, pool and home nodes in STATE
 (see ``orchestrator.runtime.state``), and logs events. Stops cleanly on SIGTERM/SIGINT.
@@ -9,29 +12,22 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from pathlib import Path
+import time
 from types import FrameType
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from orchestrator.cli._where import add_arguments, open_where
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.metrics import serve
-from orchestrator.runtime.source import ManifestSource
-from orchestrator.runtime.state import StateDir
 
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "controller", help="allocate IPs and place L2 home nodes (standalone: files)"
     )
-    p.add_argument("--source", required=True, metavar="DIR", help="directory of manifests to watch")
-    p.add_argument(
-        "--state",
-        required=True,
-        metavar="STATE",
-        help="state directory shared with the speakers (created if missing)",
-    )
+    add_arguments(p)
     p.add_argument(
         "--tick",
         type=float,
@@ -46,15 +42,22 @@ def register(sub: Any) -> None:
         metavar="HOST:PORT",
         help="serve Prometheus metrics here (default 127.0.0.1:7472; '' disables)",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
-    state = StateDir(args.state)
+    source, store, waker = open_where(args.parser, args)
     registry = CollectorRegistry()
-    controller = Controller(ManifestSource(Path(args.source), state), state, registry=registry)
+    controller = Controller(source, store, registry=registry)
     if args.once:
-        controller.reconcile()
+        waker.start()
+        try:
+            deadline = time.monotonic() + 30
+            while source.load().snapshot is None and time.monotonic() < deadline:
+                time.sleep(0.05)  # an API source has nothing until every kind was listed
+            controller.reconcile()
+        finally:
+            waker.stop()
         return 0
     stop = threading.Event()
 
@@ -65,5 +68,5 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     if args.metrics_address:
         serve(args.metrics_address, registry)
-    controller.run(stop, tick=args.tick)
+    controller.run(stop, waker, tick=args.tick)
     return 0

@@ -1,4 +1,5 @@
-"""``mlb speaker --node NAME --source DIR --state STATE``: one node's speaker, standalone.
+"""``mlb speaker --node NAME``: one node's speaker, standalone (``--source DIR --state
+STATE``) or in a cluster (``--kubeconfig PATH`` / ``--in-cluster``).
 
 Renews the node's lease in STATE every second, decides locally what the node announces,
 answers ARP/NDP for its L2 IPs (unless ``--no-l2``) and drives a BGP backend:
@@ -19,17 +20,15 @@ import ipaddress
 import signal
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from orchestrator.cli._where import add_arguments, open_where
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import serve
-from orchestrator.runtime.source import ManifestSource
 from orchestrator.runtime.speaker import L2Port, RoutingBackend, Speaker
-from orchestrator.runtime.state import StateDir
 
 
 def register(sub: Any) -> None:
@@ -37,8 +36,7 @@ def register(sub: Any) -> None:
         "speaker", help="announce this node's service IPs over L2 and BGP (standalone: files)"
     )
     p.add_argument("--node", required=True, help="this node's name (as in the Node object)")
-    p.add_argument("--source", required=True, metavar="DIR", help="directory of manifests")
-    p.add_argument("--state", required=True, metavar="STATE", help="state directory")
+    add_arguments(p)
     p.add_argument(
         "--backend",
         choices=("none", "frr", "gobgp"),
@@ -96,7 +94,7 @@ def register(sub: Any) -> None:
         metavar="HOST:PORT",
         help="serve Prometheus metrics here (default 127.0.0.1:7474; '' disables)",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, parser=p)
 
 
 def _routing(
@@ -129,6 +127,7 @@ def _routing(
 
 
 def run(args: argparse.Namespace) -> int:
+    source, store, waker = open_where(args.parser, args)  # first: a bad mix exits at once
     log = Logger(f"speaker/{args.node}")
     registry = CollectorRegistry()
     l2: L2Port | None = None
@@ -143,11 +142,10 @@ def run(args: argparse.Namespace) -> int:
         registry.register(L2Collector(announcer.stats))
         l2 = announcer
     bgp, to_stop = _routing(args, registry)
-    state = StateDir(args.state)
     speaker = Speaker(
         args.node,
-        ManifestSource(Path(args.source), state),
-        state,
+        source,
+        store,
         l2=l2,
         bgp=bgp,
         lease_duration=args.lease_duration,
@@ -165,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_address:
         serve(args.metrics_address, registry)
     try:
-        speaker.run(stop)
+        speaker.run(stop, waker)
     finally:
         if announcer is not None:
             announcer.stop()

@@ -27,15 +27,14 @@ from orchestrator.core.plan import plan
 from orchestrator.core.status import desired_status
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
-from orchestrator.runtime.source import ManifestSource, Watcher
-from orchestrator.runtime.state import StateDir
+from orchestrator.runtime.ports import Source, Store, Waker
 
 
 class Controller:
     def __init__(
         self,
-        source: ManifestSource,
-        state: StateDir,
+        source: Source,
+        state: Store,
         *,
         log: Logger | None = None,
         registry: CollectorRegistry | None = None,
@@ -101,19 +100,18 @@ class Controller:
                 self.log("serviceDeleted", service=key)
         return writes
 
-    def run(self, stop: threading.Event, *, tick: float = 0.5) -> None:
-        watcher = Watcher(self.source.directory, self.state.root, fast=(self.state.leases,))
-        watcher.start()
-        self.log("started", msg=f"source={self.source.directory} state={self.state.root}")
+    def run(self, stop: threading.Event, waker: Waker, *, tick: float = 0.5) -> None:
+        waker.start()
+        self.log("started")
         try:
             while not stop.is_set():
                 try:
                     self.reconcile()
                 except Exception as e:  # a bug must not kill the loop; report it
                     self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
-                watcher.wait(tick)
+                waker.wait(tick)
         finally:
-            watcher.stop()
+            waker.stop()
 
     def _event(self, service: str, kind: str, message: str, type_: str) -> None:
         text = f"{kind}:{message}"

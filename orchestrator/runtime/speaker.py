@@ -33,8 +33,7 @@ from orchestrator.core.membership import LeaseTracker
 from orchestrator.core.model import Assignment, IPAddress
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
-from orchestrator.runtime.source import ManifestSource, Watcher
-from orchestrator.runtime.state import StateDir
+from orchestrator.runtime.ports import Source, Store, Waker
 
 
 class L2Port(Protocol):
@@ -58,8 +57,8 @@ class Speaker:
     def __init__(
         self,
         node: str,
-        source: ManifestSource,
-        state: StateDir,
+        source: Source,
+        state: Store,
         *,
         l2: L2Port | None = None,
         bgp: RoutingBackend | None = None,
@@ -162,14 +161,13 @@ class Speaker:
                         out.append((a.service, "bgp", self.node, str(ip)))
         return out
 
-    def run(self, stop: threading.Event, *, tick: float = 0.5) -> None:
+    def run(self, stop: threading.Event, waker: Waker, *, tick: float = 0.5) -> None:
         self.renew()
         lease_thread = threading.Thread(
             target=self._lease_loop, args=(stop,), name="lease", daemon=True
         )
         lease_thread.start()
-        watcher = Watcher(self.source.directory, self.state.root, fast=(self.state.leases,))
-        watcher.start()
+        waker.start()
         self.log("started", node=self.node, msg=f"lease={self.lease_duration}s")
         try:
             while not stop.is_set():
@@ -180,9 +178,9 @@ class Speaker:
                 expiry = self.tracker.expires_in(time.monotonic())
                 # wake just after the next lease could expire: that is when failover happens
                 timeout = tick if expiry is None else min(tick, max(expiry + 0.01, 0.01))
-                watcher.wait(timeout)
+                waker.wait(timeout)
         finally:
-            watcher.stop()
+            waker.stop()
             self.state.release_lease(self.node)
             if self.l2 is not None:
                 self.l2.set_announced({})

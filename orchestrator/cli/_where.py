@@ -1,0 +1,58 @@
+"""Where the controller and the speakers read and write: files or a Kubernetes API.
+
+Standalone: ``--source DIR --state STATE`` (manifests watched with watchdog, state in files).
+In a cluster: ``--kubeconfig PATH`` or ``--in-cluster`` (informers on every kind we read,
+Service status through the status subresource, per-node Leases in ``--namespace``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from orchestrator.runtime.ports import Source, Store, Waker
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    files = p.add_argument_group("standalone (files)")
+    files.add_argument("--source", metavar="DIR", help="directory of manifests to watch")
+    files.add_argument(
+        "--state", metavar="STATE", help="state directory shared by controller and speakers"
+    )
+    kube = p.add_argument_group("in a cluster (Kubernetes API)")
+    kube.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file to use")
+    kube.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    kube.add_argument(
+        "--namespace",
+        default="metallb-system",
+        help="namespace of the speakers' Leases (default metallb-system)",
+    )
+
+
+def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Source, Store, Waker]:
+    """The source, the store and the waker the arguments name (exits on a bad mix)."""
+    standalone = args.source is not None or args.state is not None
+    cluster = args.kubeconfig is not None or args.in_cluster
+    if standalone == cluster or (standalone and not (args.source and args.state)):
+        p.error("give either --source DIR --state STATE, or --kubeconfig PATH / --in-cluster")
+    if standalone:
+        from orchestrator.runtime.source import ManifestSource, Watcher
+        from orchestrator.runtime.state import StateDir
+
+        state = StateDir(args.state)
+        waker = Watcher(Path(args.source), state.root, fast=(state.leases,))
+        return ManifestSource(Path(args.source), state), state, waker
+    from orchestrator.adapters.kube.client import KubeClient
+    from orchestrator.adapters.kube.informer import Informers
+    from orchestrator.adapters.kube.leases import KubeLeases
+    from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS
+    from orchestrator.adapters.kube.source import KubeSource
+    from orchestrator.adapters.kube.status import KubeStatusWriter
+    from orchestrator.adapters.kube.store import InformerWaker, KubeStore
+
+    client = (
+        KubeClient.in_cluster() if args.in_cluster else KubeClient.from_kubeconfig(args.kubeconfig)
+    )
+    informers = Informers(client, SNAPSHOT_KINDS)
+    store = KubeStore(KubeStatusWriter(client), KubeLeases(client, namespace=args.namespace))
+    return KubeSource(informers), store, InformerWaker(informers)

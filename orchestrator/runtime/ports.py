@@ -1,0 +1,47 @@
+"""The ports between the controller/speaker loops and where the cluster lives.
+
+Standalone, one ``StateDir`` is both stores and a ``Watcher`` on the directories wakes the
+loop; in a cluster, ``orchestrator.adapters.kube`` provides the same three over the API
+(status subresource, coordination.k8s.io Leases, informers' change event). The loops do not
+know which one they run on.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from orchestrator.core.membership import LeaseRecord
+from orchestrator.core.status import StatusRecord
+from orchestrator.runtime.source import Loaded
+
+
+class Source(Protocol):
+    def load(self) -> Loaded: ...
+
+
+class StatusStore(Protocol):
+    def write_status(self, key: str, record: StatusRecord) -> None: ...
+
+    def delete_status(self, key: str) -> None: ...
+
+
+class LeaseStore(Protocol):
+    def renew_lease(self, node: str, *, duration: float, counter: int) -> None: ...
+
+    def release_lease(self, node: str) -> None: ...
+
+    def read_leases(self) -> list[LeaseRecord]: ...
+
+
+class Store(StatusStore, LeaseStore, Protocol):
+    """Both stores: what the controller and the speaker are given."""
+
+
+class Waker(Protocol):
+    """Wakes the loop when something it reads may have changed."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait(self, timeout: float) -> bool: ...
