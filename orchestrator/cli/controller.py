@@ -10,7 +10,9 @@ Reads manifests from DIR (watched), records Service status, pool and home nodes 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import socket
 import threading
 import time
 from types import FrameType
@@ -36,6 +38,16 @@ def register(sub: Any) -> None:
         help="reconcile at least this often, also without file events (default 0.5)",
     )
     p.add_argument("--once", action="store_true", help="reconcile once and exit")
+    p.add_argument(
+        "--no-leader-elect",
+        action="store_true",
+        help="in a cluster, do not elect a leader (only safe with one replica)",
+    )
+    p.add_argument(
+        "--leader-id",
+        default=os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
+        help="this replica's identity in the leader Lease (default: $POD_NAME or host-pid)",
+    )
     p.add_argument(
         "--metrics-address",
         default="127.0.0.1:7472",
@@ -68,5 +80,14 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     if args.metrics_address:
         serve(args.metrics_address, registry)
-    controller.run(stop, waker, tick=args.tick)
+    leader = None
+    if (args.kubeconfig or args.in_cluster) and not args.no_leader_elect:
+        from orchestrator.adapters.kube.leader import KubeLeader
+        from orchestrator.adapters.kube.store import KubeStore
+
+        if isinstance(store, KubeStore):
+            leader = KubeLeader(
+                store.leases.client, namespace=args.namespace, identity=args.leader_id
+            ).leading
+    controller.run(stop, waker, tick=args.tick, leader=leader)
     return 0

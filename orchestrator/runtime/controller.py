@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -100,11 +100,30 @@ class Controller:
                 self.log("serviceDeleted", service=key)
         return writes
 
-    def run(self, stop: threading.Event, waker: Waker, *, tick: float = 0.5) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        waker: Waker,
+        *,
+        tick: float = 0.5,
+        leader: Callable[[float], bool] | None = None,
+    ) -> None:
+        """Reconcile on every wake-up; with ``leader``, only while it says this replica
+        leads (two replicas must never both allocate)."""
         waker.start()
         self.log("started")
+        leading = leader is None
         try:
             while not stop.is_set():
+                if leader is not None:
+                    now_leading = leader(time.monotonic())
+                    if now_leading != leading:
+                        self.log("leaderElection", msg="leading" if now_leading else "standby")
+                        leading = now_leading
+                        self.allocator = Allocator()  # rebuild from status when we lead again
+                if not leading:
+                    waker.wait(tick)
+                    continue
                 try:
                     self.reconcile()
                 except Exception as e:  # a bug must not kill the loop; report it
