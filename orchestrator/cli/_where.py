@@ -8,7 +8,10 @@ Service status through the status subresource, per-node Leases in ``--namespace`
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from pathlib import Path
+from types import FrameType
 
 from orchestrator.runtime.ports import Source, Store, Waker
 
@@ -56,3 +59,15 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[So
     informers = Informers(client, SNAPSHOT_KINDS)
     store = KubeStore(KubeStatusWriter(client), KubeLeases(client, namespace=args.namespace))
     return KubeSource(informers), store, InformerWaker(informers)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the long-running commands stop cleanly on it."""
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop

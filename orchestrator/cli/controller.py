@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
-import threading
 import time
-from types import FrameType
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from orchestrator.cli._where import add_arguments, open_where
+from orchestrator.cli._where import add_arguments, open_where, stop_on_signals
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.metrics import serve
 
@@ -71,13 +68,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             waker.stop()
         return 0
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_on_signals()
     if args.metrics_address:
         serve(args.metrics_address, registry)
     leader = None

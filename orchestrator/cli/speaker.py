@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import signal
-import threading
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from orchestrator.cli._where import add_arguments, open_where
+from orchestrator.cli._where import add_arguments, open_where, stop_on_signals
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import serve
 from orchestrator.runtime.speaker import L2Port, RoutingBackend, Speaker
@@ -153,13 +150,7 @@ def run(args: argparse.Namespace) -> int:
         log=log,
         registry=registry,
     )
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_on_signals()
     if args.metrics_address:
         serve(args.metrics_address, registry)
     try:
