@@ -30,7 +30,7 @@ from orchestrator.core.assignments import assignments_from_status
 from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
 from orchestrator.core.l2intent import Announcement, l2_announcements
 from orchestrator.core.membership import LeaseTracker
-from orchestrator.core.model import Assignment, IPAddress
+from orchestrator.core.model import Assignment, IPAddress, IPNetwork
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
 from orchestrator.runtime.ports import Source, Store, Waker
@@ -110,8 +110,9 @@ class Speaker:
         wanted = intent.interfaces_by_ip()
         if self.l2 is not None and wanted != self.current.l2:
             self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})
+        service_of = {a.ip: a.service for a in intent.announcements}
         for ip in wanted.keys() - self.current.l2.keys():
-            service = next(a.service for a in intent.announcements if a.ip == ip)
+            service = service_of[ip]
             self.log(
                 "nodeAssigned",
                 service=service,
@@ -150,14 +151,16 @@ class Speaker:
         """(service, protocol, node, ip) label sets for metallb_speaker_announced."""
         out = [(a.service, "layer2", self.node, str(a.ip)) for a in l2]
         if bgp is not None and bgp.prefixes:
+            # index once: each IP then checks only its own Service's prefixes (this runs on
+            # every pass, i.e. on every lease renewal)
+            by_service: dict[str, list[IPNetwork]] = {}
+            for p in bgp.prefixes:
+                for svc in p.services:
+                    by_service.setdefault(svc, []).append(p.prefix)
             for a in assignments:
+                nets = by_service.get(a.service, ())
                 for ip in a.ips:
-                    if any(
-                        a.service in p.services
-                        and ip.version == p.prefix.version
-                        and ip in p.prefix
-                        for p in bgp.prefixes
-                    ):
+                    if any(ip.version == net.version and ip in net for net in nets):
                         out.append((a.service, "bgp", self.node, str(ip)))
         return out
 
