@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
@@ -185,25 +185,39 @@ class Router:
         return hops
 
 
-def _r1_config() -> list[str]:
+def ecmp_router_config(
+    *, asn: int, router_id: str, remote_asn: int, v4: Iterable[str], v6: Iterable[str]
+) -> list[str]:
+    """vtysh lines for a router that peers with every node address (fast timers) and
+    installs up to 8 equal paths per family: the router side of the ECMP scenarios."""
+    v4, v6 = list(v4), list(v6)
     lines = [
-        f"router bgp {ROUTER_ASN}",
-        f" bgp router-id {R1_V4}",
+        f"router bgp {asn}",
+        f" bgp router-id {router_id}",
         " no bgp ebgp-requires-policy",
         " no bgp default ipv4-unicast",
     ]
-    for n in NODES:
-        for address in (NODE_V4[n], NODE_V6[n]):
-            lines += [
-                f" neighbor {address} remote-as {NODE_ASN}",
-                f" neighbor {address} timers 3 9",
-                f" neighbor {address} timers connect 1",
-            ]
+    for address in (a for pair in zip(v4, v6, strict=True) for a in pair):
+        lines += [
+            f" neighbor {address} remote-as {remote_asn}",
+            f" neighbor {address} timers 3 9",
+            f" neighbor {address} timers connect 1",
+        ]
     lines += [" address-family ipv4 unicast", "  maximum-paths 8"]
-    lines += [f"  neighbor {NODE_V4[n]} activate" for n in NODES]
+    lines += [f"  neighbor {a} activate" for a in v4]
     lines += [" exit-address-family", " address-family ipv6 unicast", "  maximum-paths 8"]
-    lines += [f"  neighbor {NODE_V6[n]} activate" for n in NODES]
+    lines += [f"  neighbor {a} activate" for a in v6]
     return [*lines, " exit-address-family", "exit"]
+
+
+def _r1_config() -> list[str]:
+    return ecmp_router_config(
+        asn=ROUTER_ASN,
+        router_id=str(R1_V4),
+        remote_asn=NODE_ASN,
+        v4=(NODE_V4[n] for n in NODES),
+        v6=(NODE_V6[n] for n in NODES),
+    )
 
 
 def _r2_config() -> list[str]:

@@ -67,6 +67,7 @@ from tests.golden.frr_scenarios import (
     snapshot,
     std,
 )
+from tests.integration.bgp_lab import ecmp_router_config
 from tests.prereq import require_frr
 
 pytestmark = pytest.mark.root
@@ -126,24 +127,13 @@ class Lab:
         self._configure_routers()
 
     def _configure_routers(self) -> None:
-        lines = [
-            "router bgp 64500",
-            f" bgp router-id {ROUTER_IP}",
-            " no bgp ebgp-requires-policy",
-            " no bgp default ipv4-unicast",
-        ]
-        for n in NODES:
-            for addr in (NODE_IP[n], NODE_IP6[n]):
-                lines += [
-                    f" neighbor {addr} remote-as 64512",
-                    f" neighbor {addr} timers 3 9",
-                    f" neighbor {addr} timers connect 1",
-                ]
-        lines += [" address-family ipv4 unicast", "  maximum-paths 8"]
-        lines += [f"  neighbor {NODE_IP[n]} activate" for n in NODES]
-        lines += [" exit-address-family", " address-family ipv6 unicast", "  maximum-paths 8"]
-        lines += [f"  neighbor {NODE_IP6[n]} activate" for n in NODES]
-        lines += [" exit-address-family", "exit"]
+        lines = ecmp_router_config(
+            asn=64500,
+            router_id=str(ROUTER_IP),
+            remote_asn=64512,
+            v4=(str(NODE_IP[n]) for n in NODES),
+            v6=(str(NODE_IP6[n]) for n in NODES),
+        )
         self.configure(self.router, lines)
         self.configure(
             self.ibgp,
