@@ -61,13 +61,17 @@ def _syntax_error(name: str, index: int, exc: yaml.YAMLError) -> FieldError:
 def load_file(path: Path, name: str | None = None) -> Loaded:
     """Every document of one file; ``name`` is how sources refer to it (default: file name)."""
     name = name or path.name
-    loaded = Loaded()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-        loaded.problems.append(FieldError(name, "", f"cannot read the file: {reason}"))
-        return loaded
+        return Loaded(problems=[FieldError(name, "", f"cannot read the file: {reason}")])
+    return load_text(text, name)
+
+
+def load_text(text: str, name: str) -> Loaded:
+    """Every document of one YAML text (a file, or a Secret's value); sources ``name#n``."""
+    loaded = Loaded()
     index = 0
     try:
         for index, doc in enumerate(yaml.safe_load_all(text), start=1):

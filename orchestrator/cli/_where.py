@@ -1,8 +1,10 @@
 """Where the controller and the speakers read and write: files or a Kubernetes API.
 
 Standalone: ``--source DIR --state STATE`` (manifests watched with watchdog, state in files).
-In a cluster: ``--kubeconfig PATH`` or ``--in-cluster`` (informers on every kind we read,
-Service status through the status subresource, per-node Leases in ``--namespace``).
+In a cluster: ``--kubeconfig PATH`` or ``--in-cluster`` (informers on every kind we read;
+Secrets, MetalLB's objects and the speakers' Leases only in ``--namespace``; Service status
+through the status subresource; ``--settings-secret`` names the Secret holding the
+ModuleConfig-style settings the Helm chart renders).
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from orchestrator.runtime.ports import Source, Store, Waker
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.kube.client import KubeClient
+    from orchestrator.adapters.kube.informer import Informers
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,7 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     kube.add_argument(
         "--namespace",
         default="metallb-system",
-        help="namespace of the speakers' Leases (default metallb-system)",
+        help="our namespace: Leases, Secrets and MetalLB's objects (default metallb-system)",
+    )
+    kube.add_argument(
+        "--settings-secret",
+        metavar="NAME",
+        help="Secret in --namespace whose key moduleconfig.yaml holds a ModuleConfig "
+        "(what the Helm chart renders from its values)",
     )
 
 
@@ -46,9 +59,7 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[So
         waker = Watcher(Path(args.source), state.root, fast=(state.leases,))
         return ManifestSource(Path(args.source), state), state, waker
     from orchestrator.adapters.kube.client import KubeClient
-    from orchestrator.adapters.kube.informer import Informers
     from orchestrator.adapters.kube.leases import KubeLeases
-    from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS
     from orchestrator.adapters.kube.source import KubeSource
     from orchestrator.adapters.kube.status import KubeStatusWriter
     from orchestrator.adapters.kube.store import InformerWaker, KubeStore
@@ -56,9 +67,27 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[So
     client = (
         KubeClient.in_cluster() if args.in_cluster else KubeClient.from_kubeconfig(args.kubeconfig)
     )
-    informers = Informers(client, SNAPSHOT_KINDS)
-    store = KubeStore(KubeStatusWriter(client), KubeLeases(client, namespace=args.namespace))
-    return KubeSource(informers), store, InformerWaker(informers)
+    informers = cluster_informers(client, args.namespace)
+    leases = KubeLeases(client, namespace=args.namespace, cache=informers.by_kind["Lease"])
+    store = KubeStore(KubeStatusWriter(client), leases)
+    settings = f"{args.namespace}/{args.settings_secret}" if args.settings_secret else None
+    return KubeSource(informers, settings=settings), store, InformerWaker(informers)
+
+
+def cluster_informers(client: KubeClient, namespace: str) -> Informers:
+    """Every kind a snapshot needs plus the speakers' Leases, scoped as MetalLB scopes them."""
+    from orchestrator.adapters.kube.informer import Informers
+    from orchestrator.adapters.kube.leases import LABEL_SELECTOR
+    from orchestrator.adapters.kube.resources import LEASE, NAMESPACED_CONFIG, SNAPSHOT_KINDS
+
+    scoped = {r.kind: namespace for r in (*NAMESPACED_CONFIG, LEASE)}
+    return Informers(
+        client,
+        (*SNAPSHOT_KINDS, LEASE),
+        namespaces=scoped,
+        selectors={LEASE.kind: LABEL_SELECTOR},
+        quiet=frozenset({LEASE.kind}),
+    )
 
 
 def stop_on_signals() -> threading.Event:

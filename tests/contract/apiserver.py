@@ -12,6 +12,10 @@ reads of a watch stream) is the real thing. What it implements, as the API serve
 - ``GET``/``POST``/``PUT``/``PATCH`` (JSON merge patch)/``DELETE`` of one object; ``PUT`` and
   ``PATCH`` check a given ``metadata.resourceVersion`` (409 on mismatch); the ``status``
   subresource changes only ``status``, the main resource never changes ``status``;
+- ``labelSelector`` (equality ``k=v``, ``k!=v`` and existence ``k``, comma-separated) on
+  lists and watches;
+- ``POST`` honours ``metadata.generateName``, and drops ``status`` for kinds that have a
+  status subresource (``STATUS_SUBRESOURCE``): it must be written through ``/status``;
 - one global ``resourceVersion`` counter, bumped on every write, as etcd's revision.
 
 Test hooks: ``on_request(method, path)`` may return an HTTP status to fail a request with
@@ -36,7 +40,29 @@ from urllib.parse import parse_qs, urlsplit
 
 CLUSTER_SCOPED = frozenset({"nodes", "namespaces", "metalloadbalancerclasses", "moduleconfigs"})
 
+#: Kinds whose status only the ``status`` subresource writes (a create drops it).
+STATUS_SUBRESOURCE = frozenset(
+    {"services", "servicel2statuses", "servicebgpstatuses", "ipaddresspools"}
+)
+
 Hook = Callable[[str, str], int | None]
+
+
+def selects(selector: str, labels: dict[str, str] | None) -> bool:
+    """Equality-based label selector (what the adapter sends)."""
+    labels = labels or {}
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        if "!=" in term:
+            k, v = term.split("!=", 1)
+            if labels.get(k) == v:
+                return False
+        elif "=" in term:
+            k, v = term.split("=", 1)
+            if labels.get(k.rstrip("=")) != v:
+                return False
+        elif term not in labels:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -136,7 +162,12 @@ class Store:
             return obj
 
     def watch(
-        self, coll: tuple[str, str], namespace: str | None, since: int, timeout: float
+        self,
+        coll: tuple[str, str],
+        namespace: str | None,
+        since: int,
+        timeout: float,
+        selector: str = "",
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -150,6 +181,7 @@ class Store:
                     if rv > cursor
                     and c == coll
                     and (namespace is None or obj["metadata"].get("namespace") == namespace)
+                    and selects(selector, obj["metadata"].get("labels"))
                 ]
                 if not pending:
                     left = deadline - time.monotonic()
@@ -329,7 +361,8 @@ class _Handler(BaseHTTPRequestHandler):
             items = [
                 {k: v for k, v in copy.deepcopy(o).items() if k not in ("kind", "apiVersion")}
                 for o in store.objects.get(self._coll(t), {}).values()
-                if t.namespace is None or o["metadata"].get("namespace") == t.namespace
+                if (t.namespace is None or o["metadata"].get("namespace") == t.namespace)
+                and selects(query.get("labelSelector", ""), o["metadata"].get("labels"))
             ]
             rv = store.rv
         api_version = f"{t.group}/{t.version}" if t.group else t.version
@@ -353,12 +386,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         try:
-            self._stream(t, since, timeout)
+            self._stream(t, since, timeout, query.get("labelSelector", ""))
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             return
 
-    def _stream(self, t: Target, since: int, timeout: float) -> None:
+    def _stream(self, t: Target, since: int, timeout: float, selector: str) -> None:
         store = self.api.store
         with store.cond:
             gone = since < store.floor
@@ -366,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
             error = status_body(410, "Expired", f"too old resource version: {since}")
             self._line({"type": "ERROR", "object": error})
             return
-        for kind, obj in store.watch(self._coll(t), t.namespace, since, timeout):
+        for kind, obj in store.watch(self._coll(t), t.namespace, since, timeout, selector):
             self._line({"type": kind, "object": obj})
 
     def _line(self, event: dict[str, Any]) -> None:
@@ -379,6 +412,10 @@ class _Handler(BaseHTTPRequestHandler):
         meta = obj.setdefault("metadata", {})
         if t.plural not in CLUSTER_SCOPED:
             meta["namespace"] = t.namespace
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
+        if t.plural in STATUS_SUBRESOURCE:
+            obj.pop("status", None)
         t2 = Target(t.group, t.version, t.plural, t.namespace, meta.get("name"), None)
         if self._current(t2) is not None:
             self._fail(409, "AlreadyExists", f"{t.plural} {meta.get('name')} already exists")

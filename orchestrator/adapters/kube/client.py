@@ -125,9 +125,13 @@ class KubeClient:
         return parsed
 
     # -- typed helpers over ``Resource``
-    def list(self, res: Resource, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
-        """All objects (stamped with kind/apiVersion) and the list's resourceVersion."""
-        out = self.request("GET", res.path(namespace))
+    def list(
+        self, res: Resource, namespace: str | None = None, *, label_selector: str = ""
+    ) -> tuple[list[dict[str, Any]], str]:
+        """All objects (stamped with kind/apiVersion) and the list's resourceVersion; with
+        ``namespace``, only that namespace's; with ``label_selector``, only matching ones."""
+        query = {"labelSelector": label_selector} if label_selector else None
+        out = self.request("GET", res.path(namespace), query=query)
         items = [res.stamp(i) for i in out.get("items") or [] if isinstance(i, dict)]
         return items, str((out.get("metadata") or {}).get("resourceVersion", ""))
 
@@ -156,7 +160,13 @@ class KubeClient:
         self.request("DELETE", res.path(namespace, name))
 
     def watch(
-        self, res: Resource, resource_version: str, *, timeout_seconds: int = 30
+        self,
+        res: Resource,
+        resource_version: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str = "",
+        timeout_seconds: int = 30,
     ) -> Iterator[dict[str, Any]]:
         """Watch events ``{type, object}`` after ``resource_version``; ends when the server
         closes the stream (at ``timeout_seconds``). A read stalled for longer than that plus
@@ -167,7 +177,9 @@ class KubeClient:
             "timeoutSeconds": str(timeout_seconds),
             "allowWatchBookmarks": "true",
         }
-        path = res.path()
+        if label_selector:
+            query["labelSelector"] = label_selector
+        path = res.path(namespace)
         raw = self._send("GET", path, query=query, timeout=(self.timeout, timeout_seconds + 5))
         try:
             for line in _lines(raw, f"WATCH {path}"):
@@ -203,6 +215,9 @@ def _direct(cfg: Any) -> Any:
     if not getattr(cfg, "proxy", None):
         cfg.proxy = None
     cfg.retries = False  # our loops retry with backoff; urllib3's own retries hide outages
+    # one long-lived watch per kind (14) plus requests: the default pool (5 per CPU) is
+    # too small and would open and discard a connection per request
+    cfg.connection_pool_maxsize = max(getattr(cfg, "connection_pool_maxsize", 0) or 0, 32)
     return cfg
 
 

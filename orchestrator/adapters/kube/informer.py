@@ -13,7 +13,10 @@ How it works (client-go's reflector, reduced to what a level-triggered loop need
    installed). That is "no objects of this kind": the cache is emptied and counts as synced,
    so one missing CRD does not hold every snapshot back; the list is retried every
    ``backoff`` maximum, in case the CRD appears.
-5. **Any other error**: wait (exponential backoff, capped, reset after a good list), then
+5. **Scope**: ``namespace`` limits list and watch to one namespace (Secrets and MetalLB's
+   objects are read only in our own namespace, as MetalLB does: the RBAC then needs a Role,
+   not a ClusterRole); ``label_selector`` limits them to matching objects (our Leases).
+6. **Any other error**: wait (exponential backoff, capped, reset after a good list), then
    relist. Nothing is lost: the reconcile loop always reads the whole cache.
 
 Every change sets ``changed`` (a ``threading.Event`` shared by all informers of a process)
@@ -43,11 +46,15 @@ class Informer:
         changed: threading.Event | None = None,
         on_change: Callable[[], None] | None = None,
         on_error: Callable[[Resource, KubeError], None] | None = None,
+        namespace: str | None = None,
+        label_selector: str = "",
         timeout_seconds: int = 30,
         backoff: tuple[float, float] = (0.2, 10.0),
     ) -> None:
         self.client = client
         self.resource = resource
+        self.namespace = namespace
+        self.label_selector = label_selector
         self.changed = changed or threading.Event()
         self.synced = threading.Event()
         self._on_change = on_change
@@ -118,7 +125,9 @@ class Informer:
             self._on_change()
 
     def _list(self, *, first: bool) -> None:
-        items, version = self.client.list(self.resource)
+        items, version = self.client.list(
+            self.resource, self.namespace, label_selector=self.label_selector
+        )
         fresh = {key_of(o): o for o in items}
         with self._lock:
             differs = fresh != self._cache
@@ -143,7 +152,11 @@ class Informer:
         """Watch again and again from the last version; returns only by raising."""
         while not self._stop.is_set():
             for event in self.client.watch(
-                self.resource, self.resource_version, timeout_seconds=self.timeout_seconds
+                self.resource,
+                self.resource_version,
+                namespace=self.namespace,
+                label_selector=self.label_selector,
+                timeout_seconds=self.timeout_seconds,
             ):
                 self._apply(event)
                 if self._stop.is_set():
@@ -175,27 +188,45 @@ class Informer:
 
 
 class Informers:
-    """One informer per kind sharing one ``changed`` event: the reconcile loop's inbox."""
+    """One informer per kind sharing one ``changed`` event: the reconcile loop's inbox.
+
+    ``namespaces`` maps a kind to the one namespace it is read from (others are read
+    cluster-wide), ``selectors`` a kind to its label selector. ``generation`` counts changes
+    to every kind except those in ``quiet`` (Leases): a source may reuse its last parse
+    while the generation stands still, although lease renewals keep waking the loop.
+    """
 
     def __init__(
         self,
         client: KubeClient,
         resources: tuple[Resource, ...],
         *,
+        namespaces: Mapping[str, str] | None = None,
+        selectors: Mapping[str, str] | None = None,
+        quiet: frozenset[str] = frozenset(),
         timeout_seconds: int = 30,
         on_error: Callable[[Resource, KubeError], None] | None = None,
     ) -> None:
         self.changed = threading.Event()
+        self.generation = 0
+        self._gen_lock = threading.Lock()
         self.by_kind = {
             r.kind: Informer(
                 client,
                 r,
                 changed=self.changed,
+                on_change=None if r.kind in quiet else self._bump,
                 on_error=on_error,
+                namespace=(namespaces or {}).get(r.kind),
+                label_selector=(selectors or {}).get(r.kind, ""),
                 timeout_seconds=timeout_seconds,
             )
             for r in resources
         }
+
+    def _bump(self) -> None:
+        with self._gen_lock:
+            self.generation += 1
 
     def start(self) -> None:
         for inf in self.by_kind.values():

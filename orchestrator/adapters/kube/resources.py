@@ -68,6 +68,20 @@ BGP_PEER = Resource("BGPPeer", "metallb.io", "v1beta2", "bgppeers", True)
 BFD_PROFILE = Resource("BFDProfile", "metallb.io", "v1beta1", "bfdprofiles", True)
 COMMUNITY = Resource("Community", "metallb.io", "v1beta1", "communities", True)
 
+#: Read only in our own namespace, as MetalLB does (its objects and the Secrets they name).
+NAMESPACED_CONFIG: tuple[Resource, ...] = (
+    SECRET,
+    IP_ADDRESS_POOL,
+    L2_ADVERTISEMENT,
+    BGP_ADVERTISEMENT,
+    BGP_PEER,
+    BFD_PROFILE,
+    COMMUNITY,
+)
+#: The label on the speakers' Leases: the informer watches only these, and the leader
+#: election's own Lease (``mlb-controller``) is never mistaken for a node.
+SPEAKER_LEASE_LABEL = ("metallb-orchestrator.io/lease", "speaker")
+
 #: Everything a snapshot is built from (leases are read separately: membership, not config).
 SNAPSHOT_KINDS: tuple[Resource, ...] = (
     SERVICE,

@@ -13,6 +13,16 @@ controller can skip unchanged writes. Until every informer has listed once, a sn
 would be partial (a Service without its pool, hence "no pool"): ``load`` then returns the
 last good snapshot, or nothing.
 
+**Settings Secret** (``settings``: ``namespace/name``): the Helm chart puts the values that
+mirror Deckhouse's ModuleConfig ``metallb`` settings into a Secret (a Secret because BGP
+passwords are among them), key ``moduleconfig.yaml``, a whole ModuleConfig document. It is
+read like a manifest file (source ``Secret/<ns>/<name>:moduleconfig.yaml#1``); a YAML error
+there is an error outside Services, so it freezes the last good configuration.
+
+**Parse cache**: Lease renewals wake the loop every second but change no configuration;
+while the informers' ``generation`` (every kind but Leases) stands still, ``load`` returns
+its last result without parsing again.
+
 When frozen, only configuration (pools, classes, advertisements, peers, ModuleConfig,
 Secrets) comes from the last good set; Services, EndpointSlices, Nodes and Namespaces are the
 current ones (``LIVE_KINDS``): a typo in a pool must not stop failover or endpoint tracking.
@@ -20,11 +30,23 @@ current ones (``LIVE_KINDS``): a typo in a pool must not stop failover or endpoi
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.adapters.files import load_text
 from orchestrator.adapters.kube.informer import Informers
-from orchestrator.adapters.kube.resources import ENDPOINT_SLICE, NAMESPACE, NODE, SERVICE, key_of
+from orchestrator.adapters.kube.resources import (
+    ENDPOINT_SLICE,
+    LEASE,
+    NAMESPACE,
+    NODE,
+    SECRET,
+    SERVICE,
+    key_of,
+)
+from orchestrator.core.errors import FieldError
 from orchestrator.core.model import CLASS_CONDITION, Annotation
 from orchestrator.core.parse import parse_snapshot
 from orchestrator.core.status import ALL_ASSIGNED
@@ -41,28 +63,54 @@ OUR_ANNOTATIONS = (
 OUR_CONDITIONS = (CLASS_CONDITION, ALL_ASSIGNED)
 #: Kinds that are always read as they are now, even when the config is frozen.
 LIVE_KINDS = frozenset({SERVICE.kind, ENDPOINT_SLICE.kind, NODE.kind, NAMESPACE.kind})
+#: Informers that are not configuration (read by the Store, not parsed into the snapshot).
+MEMBERSHIP_KINDS = frozenset({LEASE.kind})
+SETTINGS_KEY = "moduleconfig.yaml"
 
 
 class KubeSource:
-    def __init__(self, informers: Informers) -> None:
+    def __init__(self, informers: Informers, *, settings: str | None = None) -> None:
         self.informers = informers
+        self.settings = settings  # "namespace/name" of the settings Secret
         self._last_good: list[Document] | None = None
+        self._cached: tuple[int, Loaded] | None = None
 
     def documents(self) -> list[Document]:
         """Every cached object as ``(Kind/ns/name, object)``, in a deterministic order."""
+        return self._documents()[0]
+
+    def _documents(self) -> tuple[list[Document], list[FieldError]]:
         out: list[Document] = []
+        problems: list[FieldError] = []
         for inf in self.informers.by_kind.values():
-            out.extend((inf.resource.ref(o), o) for o in inf.items())
-        return out
+            if inf.resource.kind in MEMBERSHIP_KINDS:
+                continue
+            for o in inf.items():
+                ref = inf.resource.ref(o)
+                out.append((ref, o))
+                if inf.resource is SECRET and self.settings and key_of(o) == self.settings:
+                    docs, errs = settings_documents(ref, o)
+                    out.extend(docs)
+                    problems.extend(errs)
+        return out, problems
 
     def load(self) -> Loaded:
+        generation = self.informers.generation
+        if self._cached is not None and self._cached[0] == generation:
+            return self._cached[1]
+        loaded = self._load()
+        if self.informers.synced():
+            self._cached = (generation, loaded)
+        return loaded
+
+    def _load(self) -> Loaded:
         if not self.informers.synced():
             if self._last_good is None:
                 return Loaded(None, (), stale=True)
             return self._stale(self._last_good, ())
-        documents = self.documents()
+        documents, read_problems = self._documents()
         snapshot = parse_snapshot(documents)
-        problems = snapshot.problems
+        problems = (*read_problems, *snapshot.problems)
         statuses = recorded_statuses(documents)
         if not blocking(problems):
             self._last_good = documents
@@ -75,10 +123,29 @@ class KubeSource:
         # The last good *configuration*, but the cluster's state as it is now: Services
         # (their errors never freeze anything, and their status IPs must be the current
         # ones), EndpointSlices, Nodes and Namespaces are facts, not config someone typed.
-        current = [d for d in self.documents() if d[1].get("kind") in LIVE_KINDS]
+        current = [d for d in self._documents()[0] if d[1].get("kind") in LIVE_KINDS]
         frozen = [d for d in documents if d[1].get("kind") not in LIVE_KINDS]
         good = parse_snapshot([*frozen, *current])
         return Loaded(good, tuple(problems), stale=True, statuses=recorded_statuses(current))
+
+
+def settings_documents(
+    ref: str, secret: Mapping[str, Any]
+) -> tuple[list[Document], list[FieldError]]:
+    """The ModuleConfig inside the settings Secret, read as a manifest file would be."""
+    name = f"{ref}:{SETTINGS_KEY}"
+    raw = (secret.get("data") or {}).get(SETTINGS_KEY)
+    if raw is None:
+        text = (secret.get("stringData") or {}).get(SETTINGS_KEY)  # only in manifests
+        if not isinstance(text, str):
+            return [], [FieldError(ref, f"data.{SETTINGS_KEY}", "is missing")]
+    else:
+        try:
+            text = base64.b64decode(str(raw), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return [], [FieldError(ref, f"data.{SETTINGS_KEY}", "is not base64 of UTF-8 text")]
+    loaded = load_text(text, name)
+    return list(loaded.documents), list(loaded.problems)
 
 
 def recorded_statuses(documents: list[Document]) -> dict[str, dict[str, Any]]:
