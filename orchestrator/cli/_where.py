@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.runtime.ports import Source, Store, Waker
 
@@ -45,7 +47,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Source, Store, Waker]:
+@dataclass
+class Where:
+    source: Source
+    store: Store
+    waker: Waker
+    #: in a cluster: the client, for Events and the per-node status objects
+    client: KubeClient | None = None
+    #: Service ``namespace/name`` -> its uid, from the informer cache (Events name it)
+    uid_of: Callable[[str], str | None] = lambda key: None
+
+    def __iter__(self) -> Iterator[Any]:  # source, store, waker = open_where(...)
+        return iter((self.source, self.store, self.waker))
+
+
+def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> Where:
     """The source, the store and the waker the arguments name (exits on a bad mix)."""
     standalone = args.source is not None or args.state is not None
     cluster = args.kubeconfig is not None or args.in_cluster
@@ -57,7 +73,7 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[So
 
         state = StateDir(args.state)
         waker = Watcher(Path(args.source), state.root, fast=(state.leases,))
-        return ManifestSource(Path(args.source), state), state, waker
+        return Where(ManifestSource(Path(args.source), state), state, waker)
     from orchestrator.adapters.kube.client import KubeClient
     from orchestrator.adapters.kube.leases import KubeLeases
     from orchestrator.adapters.kube.source import KubeSource
@@ -71,7 +87,15 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[So
     leases = KubeLeases(client, namespace=args.namespace, cache=informers.by_kind["Lease"])
     store = KubeStore(KubeStatusWriter(client), leases)
     settings = f"{args.namespace}/{args.settings_secret}" if args.settings_secret else None
-    return KubeSource(informers, settings=settings), store, InformerWaker(informers)
+    services = informers.by_kind["Service"]
+
+    def uid_of(key: str) -> str | None:
+        obj = services.get(key)
+        uid = (obj or {}).get("metadata", {}).get("uid")
+        return str(uid) if uid else None
+
+    source = KubeSource(informers, settings=settings)
+    return Where(source, store, InformerWaker(informers), client=client, uid_of=uid_of)
 
 
 def cluster_informers(client: KubeClient, namespace: str) -> Informers:

@@ -17,8 +17,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from orchestrator.cli._where import add_arguments, open_where, stop_on_signals
+from orchestrator.cli._where import Where, add_arguments, open_where, stop_on_signals
 from orchestrator.runtime.controller import Controller
+from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import serve
 
 
@@ -55,9 +56,30 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    source, store, waker = open_where(args.parser, args)
+    where = open_where(args.parser, args)
     registry = CollectorRegistry()
-    controller = Controller(source, store, registry=registry)
+    log = Logger("controller")
+    events = None
+    if where.client is not None:
+        from orchestrator.adapters.kube.events import KubeEvents
+
+        events = KubeEvents(
+            where.client,
+            component="metallb-controller",
+            uid_of=where.uid_of,
+            on_error=lambda msg: log("eventsFailed", level="warning", msg=msg),
+        )
+        events.start()
+    controller = Controller(where.source, where.store, registry=registry, log=log, events=events)
+    try:
+        return _run(args, controller, where)
+    finally:
+        if events is not None:
+            events.stop()
+
+
+def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:
+    source, waker = where.source, where.waker
     if args.once:
         waker.start()
         try:
@@ -70,15 +92,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     stop = stop_on_signals()
     if args.metrics_address:
-        serve(args.metrics_address, registry)
+        serve(args.metrics_address, controller.registry)
     leader = None
     if (args.kubeconfig or args.in_cluster) and not args.no_leader_elect:
         from orchestrator.adapters.kube.leader import KubeLeader
-        from orchestrator.adapters.kube.store import KubeStore
 
-        if isinstance(store, KubeStore):
+        if where.client is not None:
             leader = KubeLeader(
-                store.leases.client, namespace=args.namespace, identity=args.leader_id
+                where.client, namespace=args.namespace, identity=args.leader_id
             ).leading
     controller.run(stop, waker, tick=args.tick, leader=leader)
     return 0

@@ -124,8 +124,29 @@ def _routing(
 
 
 def run(args: argparse.Namespace) -> int:
-    source, store, waker = open_where(args.parser, args)  # first: a bad mix exits at once
+    where = open_where(args.parser, args)  # first: a bad mix exits at once
+    source, store, waker = where
     log = Logger(f"speaker/{args.node}")
+    events, announced = None, None
+    if where.client is not None:
+        from orchestrator.adapters.kube.announced import KubeAnnounced
+        from orchestrator.adapters.kube.events import KubeEvents
+
+        events = KubeEvents(
+            where.client,
+            component="metallb-speaker",
+            host=args.node,
+            uid_of=where.uid_of,
+            on_error=lambda msg: log("eventsFailed", level="warning", msg=msg),
+        )
+        announced = KubeAnnounced(
+            where.client,
+            namespace=args.namespace,
+            node=args.node,
+            on_error=lambda msg: log("statusFailed", level="warning", msg=msg),
+        )
+        events.start()
+        announced.start()
     registry = CollectorRegistry()
     l2: L2Port | None = None
     announcer = None
@@ -149,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         renew_interval=args.renew_interval,
         log=log,
         registry=registry,
+        events=events,
+        announced=announced,
     )
     stop = stop_on_signals()
     if args.metrics_address:
@@ -160,4 +183,8 @@ def run(args: argparse.Namespace) -> int:
             announcer.stop()
         for close in to_stop:
             close()
+        if announced is not None:
+            announced.stop()  # this node announces nothing now: its status objects go
+        if events is not None:
+            events.stop()
     return 0

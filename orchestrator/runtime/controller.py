@@ -27,7 +27,9 @@ from orchestrator.core.plan import plan
 from orchestrator.core.status import desired_status
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
-from orchestrator.runtime.ports import Source, Store, Waker
+from orchestrator.runtime.ports import EventSink, Source, Store, Waker
+
+DEPRECATED = "deprecatedAnnotation"
 
 
 class Controller:
@@ -38,15 +40,18 @@ class Controller:
         *,
         log: Logger | None = None,
         registry: CollectorRegistry | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.source = source
         self.state = state
+        self.events = events
         self.log = log or Logger("controller")
         self.allocator = Allocator()
         self.tracker = LeaseTracker()
         self.homes: Homes = {}
         self._reported: dict[str, str] = {}
         self._problems: tuple[str, ...] = ()
+        self._deprecated: set[tuple[str, str]] = set()
         self.registry = registry or CollectorRegistry()
         self._config_metrics = ConfigMetrics(self.registry)
         self._alloc_metrics = AllocatorMetrics(self.registry)
@@ -140,6 +145,8 @@ class Controller:
         self.log(
             kind, level="warning" if type_ == "Warning" else "info", service=service, msg=message
         )
+        if self.events is not None:
+            self.events.event(service, kind, message, warning=type_ == "Warning")
 
     def _report_problems(self, problems: Any, *, stale: bool) -> None:
         lines = tuple(sorted(str(p) for p in problems))
@@ -148,6 +155,17 @@ class Controller:
         self._problems = lines
         for line in lines:
             self.log("configProblem", level="warning", msg=line)
+        if self.events is not None:
+            for p in problems:
+                # MetalLB posts one on every Service that still uses metallb.universe.tf/*
+                if not (p.obj.startswith("Service/") and p.message.startswith(DEPRECATED)):
+                    continue
+                if (p.obj, p.path) in self._deprecated:
+                    continue
+                self._deprecated.add((p.obj, p.path))
+                service = p.obj.removeprefix("Service/")
+                detail = p.message.removeprefix(DEPRECATED).lstrip(": ")
+                self.events.event(service, DEPRECATED, f"{p.path}: {detail}", warning=True)
         if stale:
             self.log(
                 "configStale",

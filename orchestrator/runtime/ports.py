@@ -8,6 +8,7 @@ know which one they run on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from orchestrator.core.membership import LeaseRecord
@@ -45,3 +46,18 @@ class Waker(Protocol):
     def stop(self) -> None: ...
 
     def wait(self, timeout: float) -> bool: ...
+
+
+class EventSink(Protocol):
+    """Kubernetes Events on a Service (``namespace/name``); must not block the loop."""
+
+    def event(self, service: str, reason: str, message: str, *, warning: bool = False) -> None: ...
+
+
+class AnnouncedReport(Protocol):
+    """What this node announces, per Service: L2 interfaces and BGP peers (sorted names).
+    In a cluster, ServiceL2Status / ServiceBGPStatus objects; must not block the loop."""
+
+    def report(
+        self, l2: Mapping[str, tuple[str, ...]], bgp: Mapping[str, tuple[str, ...]]
+    ) -> None: ...

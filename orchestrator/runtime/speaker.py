@@ -33,7 +33,7 @@ from orchestrator.core.membership import LeaseTracker
 from orchestrator.core.model import Assignment, IPAddress, IPNetwork
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
-from orchestrator.runtime.ports import Source, Store, Waker
+from orchestrator.runtime.ports import AnnouncedReport, EventSink, Source, Store, Waker
 
 
 class L2Port(Protocol):
@@ -66,8 +66,13 @@ class Speaker:
         renew_interval: float = 1.0,
         log: Logger | None = None,
         registry: CollectorRegistry | None = None,
+        events: EventSink | None = None,
+        announced: AnnouncedReport | None = None,
     ) -> None:
         self.node = node
+        self.events = events
+        self.announced = announced
+        self._reported: tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] | None = None
         self.source = source
         self.state = state
         self.l2 = l2
@@ -139,8 +144,35 @@ class Speaker:
                         msg=str(e),
                     )
         self._announced_metrics.publish(self._announced(intent.announcements, assignments, bgp))
+        self._report(intent.announcements, bgp)
         self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)
         return self.current
+
+    def _report(self, l2: Iterable[Announcement], bgp: NodeBGPIntent | None) -> None:
+        """Per Service: the L2 interfaces and BGP peers; Events for newly announced ones."""
+        # "every interface" is reported as the links the announcer answers on now, when it
+        # can tell (the real Announcer's ``links``)
+        everywhere = tuple(sorted(getattr(self.l2, "links", ())))
+        by_service: dict[str, set[str]] = {}
+        for a in l2:
+            by_service.setdefault(a.service, set()).update(a.interfaces or everywhere)
+        l2_map = {svc: tuple(sorted(ifs)) for svc, ifs in by_service.items()}
+        peers: dict[str, set[str]] = {}
+        for p in bgp.prefixes if bgp is not None else ():
+            for svc in p.services:
+                peers.setdefault(svc, set()).update(p.peers)
+        bgp_map = {svc: tuple(sorted(ps)) for svc, ps in peers.items() if ps}
+        before = self._reported or ({}, {})
+        if (l2_map, bgp_map) == before:
+            return
+        if self.events is not None:
+            for protocol, now, then in (("layer2", l2_map, before[0]), ("bgp", bgp_map, before[1])):
+                for svc in sorted(now.keys() - then.keys()):
+                    msg = f"announcing from node {self.node!r} with protocol {protocol!r}"
+                    self.events.event(svc, "nodeAssigned", msg)
+        if self.announced is not None:
+            self.announced.report(l2_map, bgp_map)
+        self._reported = (l2_map, bgp_map)
 
     def _announced(
         self,

@@ -67,6 +67,11 @@ BGP_ADVERTISEMENT = Resource("BGPAdvertisement", "metallb.io", "v1beta1", "bgpad
 BGP_PEER = Resource("BGPPeer", "metallb.io", "v1beta2", "bgppeers", True)
 BFD_PROFILE = Resource("BFDProfile", "metallb.io", "v1beta1", "bfdprofiles", True)
 COMMUNITY = Resource("Community", "metallb.io", "v1beta1", "communities", True)
+EVENT = Resource("Event", "", "v1", "events", namespaced=True)
+SERVICE_L2_STATUS = Resource("ServiceL2Status", "metallb.io", "v1beta1", "servicel2statuses", True)
+SERVICE_BGP_STATUS = Resource(
+    "ServiceBGPStatus", "metallb.io", "v1beta1", "servicebgpstatuses", True
+)
 
 #: Read only in our own namespace, as MetalLB does (its objects and the Secrets they name).
 NAMESPACED_CONFIG: tuple[Resource, ...] = (

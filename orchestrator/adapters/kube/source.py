@@ -46,10 +46,10 @@ from orchestrator.adapters.kube.resources import (
     SERVICE,
     key_of,
 )
+from orchestrator.adapters.kube.status import OUR_CONDITIONS
 from orchestrator.core.errors import FieldError
-from orchestrator.core.model import CLASS_CONDITION, Annotation
+from orchestrator.core.model import Annotation
 from orchestrator.core.parse import parse_snapshot
-from orchestrator.core.status import ALL_ASSIGNED
 from orchestrator.runtime.source import Loaded, blocking
 
 Document = tuple[str, Mapping[str, Any]]
@@ -60,7 +60,6 @@ OUR_ANNOTATIONS = (
     Annotation.HOMES.value,
     Annotation.CLASS.value,
 )
-OUR_CONDITIONS = (CLASS_CONDITION, ALL_ASSIGNED)
 #: Kinds that are always read as they are now, even when the config is frozen.
 LIVE_KINDS = frozenset({SERVICE.kind, ENDPOINT_SLICE.kind, NODE.kind, NAMESPACE.kind})
 #: Informers that are not configuration (read by the Store, not parsed into the snapshot).

@@ -24,7 +24,11 @@ from typing import Any
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.errors import KubeConflict
 from orchestrator.adapters.kube.resources import SERVICE
-from orchestrator.core.status import StatusRecord
+from orchestrator.core.model import CLASS_CONDITION
+from orchestrator.core.status import ALL_ASSIGNED, StatusRecord
+
+#: Condition types the controller writes (and so may remove).
+OUR_CONDITIONS = (CLASS_CONDITION, ALL_ASSIGNED)
 
 
 def _utcnow() -> str:
@@ -83,7 +87,9 @@ class KubeStatusWriter:
         status["loadBalancer"] = (
             {"ingress": [{"ip": ip} for ip in record.ingress]} if record.ingress else {}
         )
-        ours = {c.type for c in record.conditions}
+        # every condition type we ever write is ours to remove: a Service that stopped being
+        # a LoadBalancer (or left its class) must not keep "3 of 3 public IPs were assigned"
+        ours = {c.type for c in record.conditions} | set(OUR_CONDITIONS)
         before = {
             c.get("type"): c for c in current.get("conditions") or [] if isinstance(c, Mapping)
         }

@@ -1,0 +1,374 @@
+"""The controller and speakers in a cluster, beyond the first slice: Events, the per-node
+status objects, status cleared when a Service stops being a LoadBalancer, failover when a
+speaker's Lease expires, and two running controller replicas. Real HTTP, the unmodified
+client, the API emulator. Matrix:
+
+- the controller posts ``IPAllocated`` on the Service (involvedObject with its uid), a
+  ``deprecatedAnnotation`` warning for ``metallb.universe.tf/*``; the same event again
+  bumps ``count`` on the existing Event instead of adding one;
+- a Service turned into ClusterIP loses its ingress, our annotations and our conditions
+  (other writers' conditions stay), with a ``ClearAssignment`` Event;
+- each speaker writes one ServiceL2Status for the Service it announces (status through the
+  subresource: the API drops it on create), posts ``nodeAssigned``, removes objects a
+  previous run left behind, and deletes its own when it stops;
+- the Lease of a home node stops being renewed: once it is older than its duration, exactly
+  one other speaker announces that IP, and the other two IPs stay where they were;
+- two controller loops running against one API with leader election: their leading
+  periods never overlap, each writes only while it leads, and when the leader dies without
+  releasing, the other takes over and allocates a Service created meanwhile.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.kube.announced import KubeAnnounced
+from orchestrator.adapters.kube.client import KubeClient
+from orchestrator.adapters.kube.events import KubeEvents
+from orchestrator.adapters.kube.informer import Informers
+from orchestrator.adapters.kube.leader import KubeLeader
+from orchestrator.adapters.kube.leases import KubeLeases
+from orchestrator.adapters.kube.resources import (
+    EVENT,
+    SERVICE,
+    SERVICE_L2_STATUS,
+    SNAPSHOT_KINDS,
+)
+from orchestrator.adapters.kube.source import KubeSource
+from orchestrator.adapters.kube.status import KubeStatusWriter
+from orchestrator.adapters.kube.store import InformerWaker, KubeStore
+from orchestrator.cli._where import cluster_informers
+from orchestrator.core.model import IPAddress
+from orchestrator.core.status import StatusRecord
+from orchestrator.runtime.controller import Controller
+from orchestrator.runtime.speaker import Speaker
+from tests.contract.apiserver import ApiServer
+from tests.contract.conftest import wait_for
+
+NS = "metallb-system"
+SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
+PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}
+NODES = ("frontend-1", "frontend-2", "frontend-3")
+
+
+class Port:
+    """The L2 port as the speaker sees it (what the Announcer would answer for)."""
+
+    links = ("eth0",)
+
+    def __init__(self) -> None:
+        self.announced: dict[IPAddress, object] = {}
+
+    def set_announced(self, announced: Mapping[IPAddress, Iterable[str] | None]) -> None:
+        self.announced = dict(announced)
+
+
+class Harness:
+    """Seeds the emulator; hands out informers (one set per simulated process) and stops
+    them all at the end."""
+
+    def __init__(self, api: ApiServer, kube: KubeClient) -> None:
+        self.api, self.kube = api, kube
+        self.started: list[Informers] = []
+        self.threads: list[tuple[threading.Thread, threading.Event]] = []
+
+    def seed(self) -> None:
+        for _, doc in load_directory(SEED).documents:
+            self.api.apply(PLURALS[doc["kind"]], copy.deepcopy(dict(doc)))
+
+    def informers(self) -> Informers:
+        infs = cluster_informers(self.kube, NS)
+        for inf in infs.by_kind.values():
+            inf.timeout_seconds = 2
+        self.started.append(infs)
+        infs.start()
+        assert infs.wait_synced(5)
+        return infs
+
+    def source(self, infs: Informers) -> KubeSource:
+        src = KubeSource(infs)
+        wait_for(
+            lambda: (s := src.load().snapshot) is not None and bool(s.services),
+            what="a snapshot with the Service",
+        )
+        return src
+
+    def store(self, infs: Informers) -> KubeStore:
+        leases = KubeLeases(self.kube, namespace=NS, cache=infs.by_kind["Lease"])
+        return KubeStore(KubeStatusWriter(self.kube), leases)
+
+    def stop(self) -> None:
+        for _, stop in self.threads:
+            stop.set()
+        for thread, _ in self.threads:
+            thread.join(10)
+        for infs in self.started:
+            for inf in infs.by_kind.values():
+                inf.signal_stop()
+        for _ in range(100):
+            alive = [
+                i
+                for infs in self.started
+                for i in infs.by_kind.values()
+                if i._thread and i._thread.is_alive()
+            ]
+            if not alive:
+                return
+            self.api.end_watches()
+            for infs in self.started:
+                infs.stop(timeout=0.02)
+        raise AssertionError("informers did not stop")
+
+
+@pytest.fixture
+def h(api: ApiServer, kube: KubeClient) -> Iterator[Harness]:
+    harness = Harness(api, kube)
+    harness.seed()
+    yield harness
+    harness.stop()
+
+
+def events_for(kube: KubeClient, service: str) -> list[dict[str, Any]]:
+    namespace, name = service.split("/")
+    items, _ = kube.list(EVENT, namespace)
+    return [e for e in items if e["involvedObject"]["name"] == name]
+
+
+def renew_all(h: Harness, nodes: Iterable[str]) -> None:
+    leases = KubeLeases(h.kube, namespace=NS)
+    for n in nodes:
+        leases.renew(n, duration=2.0)
+
+
+def test_controller_events_and_clearing(h: Harness) -> None:
+    svc = h.kube.get(SERVICE, "web", "demo")
+    svc["metadata"]["annotations"]["metallb.universe.tf/allow-shared-ip"] = "k"
+    svc["status"] = {"conditions": [{"type": "Someone/Else", "status": "True"}]}
+    h.api.apply("services", svc)
+    renew_all(h, NODES)
+    infs = h.informers()
+    events = KubeEvents(h.kube, component="metallb-controller", uid_of=lambda k: uid)
+    uid = h.kube.get(SERVICE, "web", "demo")["metadata"]["uid"]
+    controller = Controller(h.source(infs), h.store(infs), events=events)
+    wait_for(lambda: controller.reconcile() == 0, what="a converged controller")
+    for item in list(events._queue.queue):
+        assert item is not None
+        events.post(item.service, item.reason, item.message, warning=item.warning)
+    got = {e["reason"]: e for e in events_for(h.kube, "demo/web")}
+    assert set(got) == {"IPAllocated", "deprecatedAnnotation"}
+    allocated = got["IPAllocated"]
+    assert (
+        allocated["type"] == "Normal" and allocated["source"]["component"] == "metallb-controller"
+    )
+    assert allocated["involvedObject"] == {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "namespace": "demo",
+        "name": "web",
+        "uid": uid,
+    }
+    assert allocated["message"].startswith("Assigned IP [")
+    deprecated = got["deprecatedAnnotation"]
+    assert deprecated["type"] == "Warning"
+    assert "metallb.io/allow-shared-ip" in deprecated["message"]
+    # the same event again: one object, count 2
+    events.post("demo/web", "IPAllocated", allocated["message"])
+    (again,) = [e for e in events_for(h.kube, "demo/web") if e["reason"] == "IPAllocated"]
+    assert again["count"] == 2 and again["metadata"]["name"] == allocated["metadata"]["name"]
+
+    # the Service stops being a LoadBalancer: everything we wrote goes, theirs stays
+    svc = h.kube.get(SERVICE, "web", "demo")
+    assert svc["status"]["loadBalancer"]["ingress"]
+    svc["spec"]["type"] = "ClusterIP"
+    h.api.apply("services", svc)
+    wait_for(
+        lambda: (
+            controller.reconcile() == 0
+            and not h.kube.get(SERVICE, "web", "demo")["status"].get("loadBalancer")
+        ),
+        what="the cleared status",
+    )
+    svc = h.kube.get(SERVICE, "web", "demo")
+    assert [c["type"] for c in svc["status"]["conditions"]] == ["Someone/Else"]
+    ours = {k for k in svc["metadata"]["annotations"] if "metallb" in k and "universe" not in k}
+    assert ours == set(), svc["metadata"]["annotations"]
+    assert any(
+        item is not None and item.reason == "ClearAssignment" for item in list(events._queue.queue)
+    )
+
+
+def test_speakers_status_objects_events_and_lease_failover(h: Harness) -> None:
+    renew_all(h, NODES)
+    infs = h.informers()
+    controller = Controller(h.source(infs), h.store(infs))
+    assert controller.reconcile() == 1
+    homes = json.loads(
+        h.kube.get(SERVICE, "web", "demo")["metadata"]["annotations"][
+            "metallb-orchestrator.io/l2-homes"
+        ]
+    )
+    # a ServiceL2Status left behind by an earlier run of frontend-1's speaker
+    h.kube.create(
+        SERVICE_L2_STATUS,
+        {
+            "metadata": {
+                "name": "l2-stale",
+                "namespace": NS,
+                "labels": {
+                    "metallb.io/node": "frontend-1",
+                    "metallb.io/service-name": "gone",
+                    "metallb.io/service-namespace": "demo",
+                },
+            },
+            "spec": {},
+        },
+    )
+    speakers: dict[str, tuple[Speaker, Port, KubeAnnounced, KubeEvents]] = {}
+    for node in NODES:
+        node_infs = h.informers()
+        port = Port()
+        announced = KubeAnnounced(h.kube, namespace=NS, node=node)
+        events = KubeEvents(h.kube, component="metallb-speaker", host=node)
+        speaker = Speaker(
+            node,
+            h.source(node_infs),
+            h.store(node_infs),
+            l2=port,
+            announced=announced,
+            events=events,
+        )
+        speakers[node] = (speaker, port, announced, events)
+    wait_for(
+        lambda: all(
+            len(leases) == 3 for leases in [s[0].state.read_leases() for s in speakers.values()]
+        ),
+        what="every speaker sees three Leases",
+    )
+    for speaker, _, announced, events in speakers.values():
+        speaker.reconcile(now=0.0)
+        assert announced.sync()
+        for item in list(events._queue.queue):
+            assert item is not None
+            events.post(item.service, item.reason, item.message)
+    for node, (_, port, _, _) in speakers.items():
+        assert [str(ip) for ip in port.announced] == [ip for ip, n in homes.items() if n == node]
+
+    items, _ = h.kube.list(SERVICE_L2_STATUS, NS)
+    assert sorted(o["status"]["node"] for o in items) == sorted(NODES)  # the stale one is gone
+    for o in items:
+        assert o["metadata"]["name"].startswith("l2-")
+        assert o["metadata"]["labels"]["metallb.io/node"] == o["status"]["node"]
+        assert o["status"]["serviceName"] == "web" and o["status"]["serviceNamespace"] == "demo"
+        assert o["status"]["interfaces"] == [{"name": "eth0"}]
+    assigned = [e for e in events_for(h.kube, "demo/web") if e["reason"] == "nodeAssigned"]
+    assert sorted(e["source"]["host"] for e in assigned) == sorted(NODES)
+    assert all("with protocol 'layer2'" in e["message"] for e in assigned)
+
+    # frontend-1's Lease is no longer renewed; the others keep renewing
+    others = [n for n in NODES if n != "frontend-1"]
+    dead_ip = next(ip for ip, n in homes.items() if n == "frontend-1")
+    before = {n: set(map(str, speakers[n][1].announced)) for n in others}
+    for now in (1.0, 1.5, 2.0, 2.6):
+        renew_all(h, others)
+        wait_for(
+            lambda: all(
+                {r.token for r in speakers[n][0].state.read_leases() if r.node in others}
+                for n in others
+            ),
+            what="renewals seen",
+        )
+        time.sleep(0.05)  # the informers deliver the renewals
+        for n in others:
+            speakers[n][0].reconcile(now=now)
+        holders = [n for n in others if dead_ip in map(str, speakers[n][1].announced)]
+        if now < 2.0:
+            assert holders == [], now  # still within frontend-1's lease
+    assert len(holders) == 1, holders  # exactly one takes it over
+    for n in others:
+        assert before[n] <= set(map(str, speakers[n][1].announced))  # nothing else moved
+
+    # a speaker that stops removes its own status objects
+    _, _, announced, _ = speakers["frontend-2"]
+    announced.report({}, {})
+    assert announced.sync()
+    items, _ = h.kube.list(SERVICE_L2_STATUS, NS)
+    assert "frontend-2" not in {o["status"]["node"] for o in items}
+
+
+def test_two_controller_loops_never_both_allocate(h: Harness) -> None:
+    renew_all(h, NODES)
+    log: list[tuple[str, str, float]] = []  # (replica, "lead"/"write", time)
+    lock = threading.Lock()
+
+    def replica(name: str) -> tuple[threading.Thread, threading.Event]:
+        infs = h.informers()
+        store = h.store(infs)
+        writes = store.write_status
+
+        def write_status(key: str, record: StatusRecord) -> None:
+            with lock:
+                log.append((name, "write", time.monotonic()))
+            writes(key, record)
+
+        store.write_status = write_status  # type: ignore[method-assign]
+        elector = KubeLeader(h.kube, namespace=NS, identity=name, duration=2.0)
+
+        def leading(now: float) -> bool:
+            lead = elector.leading(now)
+            if lead:
+                with lock:
+                    log.append((name, "lead", now))
+            return lead
+
+        controller = Controller(h.source(infs), store)
+        stop = threading.Event()
+        t = threading.Thread(
+            target=controller.run,
+            args=(stop, InformerWaker(infs)),
+            kwargs={"tick": 0.1, "leader": leading},
+            daemon=True,
+        )
+        t.start()
+        h.threads.append((t, stop))
+        return t, stop
+
+    _a_thread, a_stop = replica("a")
+    wait_for(lambda: any(e[1] == "write" for e in log), what="the first allocation")
+    _b_thread, b_stop = replica("b")
+    time.sleep(1.0)
+    (first,) = {name for name, what, _ in log if what == "write"}
+    leader_stop = a_stop if first == "a" else b_stop
+    other = "b" if first == "a" else "a"
+    # the leader dies without releasing its Lease (its loop stops, nothing else runs)
+    leader_stop.set()
+    died = time.monotonic()
+    svc = h.kube.get(SERVICE, "web", "demo")
+    new = copy.deepcopy(svc)
+    new["metadata"] = {"name": "api", "namespace": "demo", "annotations": {}}
+    new["spec"]["clusterIP"] = new["spec"]["clusterIPs"][0] = "192.0.2.81"
+    new.pop("status", None)
+    h.api.apply("services", new)
+    wait_for(
+        lambda: bool((h.kube.get(SERVICE, "api", "demo").get("status") or {}).get("loadBalancer")),
+        timeout=10,
+        what=f"replica {other} allocating after the leader died",
+    )
+    takeover = time.monotonic() - died
+    assert takeover >= 1.0, takeover  # not before the old leader's Lease could expire
+    with lock:
+        entries = list(log)
+    leads = {n: [t for m, w, t in entries if m == n and w == "lead"] for n in ("a", "b")}
+    # never both: the other replica's first leading moment is after the leader's last
+    assert leads[other] and min(leads[other]) > max(leads[first]), leads
+    for name, what, t in entries:
+        if what == "write":
+            assert leads[name] and min(leads[name]) <= t, (name, t)
