@@ -201,6 +201,8 @@ class ApiServer:
         self.store = Store()
         self.on_request: Hook | None = None
         self.requests: list[tuple[str, str]] = []
+        #: (bearer token, method, path, query): who asked for what, for the RBAC check
+        self.calls: list[tuple[str, str, str, dict[str, str]]] = []
         server = self
 
         class Handler(_Handler):
@@ -229,12 +231,12 @@ class ApiServer:
         self.httpd.server_close()
         self._thread.join(5)
 
-    def kubeconfig(self, path: Path) -> Path:
+    def kubeconfig(self, path: Path, *, token: str = "contract-test") -> Path:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "emu", "cluster": {"server": self.url}}],
-            "users": [{"name": "emu", "user": {"token": "contract-test"}}],
+            "users": [{"name": "emu", "user": {"token": token}}],
             "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "emu"}}],
             "current-context": "emu",
         }
@@ -317,6 +319,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._fail(404, "NotFound", "no such path")
             return
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        self.api.calls.append((token, method, split.path, query))
         getattr(self, f"_{method.lower()}")(target, query)
 
     def do_GET(self) -> None:

@@ -15,7 +15,9 @@ client, the API emulator. Matrix:
   one other speaker announces that IP, and the other two IPs stay where they were;
 - two controller loops running against one API with leader election: their leading
   periods never overlap, each writes only while it leads, and when the leader dies without
-  releasing, the other takes over and allocates a Service created meanwhile.
+  releasing, the other takes over and allocates a Service created meanwhile;
+- every request the controller and the speakers made (each with its own token) is allowed
+  by the ClusterRole/Role the Helm chart renders for it (``rbac.py``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
 from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import wait_for
+from tests.contract.rbac import denied
 
 NS = "metallb-system"
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
@@ -73,20 +76,28 @@ class Port:
 
 
 class Harness:
-    """Seeds the emulator; hands out informers (one set per simulated process) and stops
-    them all at the end."""
+    """Seeds the emulator; hands out each component its own client (its own token, so the
+    RBAC check knows who asked) and informers (one set per simulated process); stops them
+    all at the end."""
 
-    def __init__(self, api: ApiServer, kube: KubeClient) -> None:
-        self.api, self.kube = api, kube
+    def __init__(self, api: ApiServer, kube: KubeClient, tmp: Path) -> None:
+        self.api, self.kube, self.tmp = api, kube, tmp
         self.started: list[Informers] = []
         self.threads: list[tuple[threading.Thread, threading.Event]] = []
+        self.clients: dict[str, KubeClient] = {}
+
+    def client(self, component: str) -> KubeClient:
+        if component not in self.clients:
+            config = self.api.kubeconfig(self.tmp / f"{component}.kubeconfig", token=component)
+            self.clients[component] = KubeClient.from_kubeconfig(str(config), timeout=5)
+        return self.clients[component]
 
     def seed(self) -> None:
         for _, doc in load_directory(SEED).documents:
             self.api.apply(PLURALS[doc["kind"]], copy.deepcopy(dict(doc)))
 
-    def informers(self) -> Informers:
-        infs = cluster_informers(self.kube, NS)
+    def informers(self, component: str) -> Informers:
+        infs = cluster_informers(self.client(component), NS)
         for inf in infs.by_kind.values():
             inf.timeout_seconds = 2
         self.started.append(infs)
@@ -102,9 +113,10 @@ class Harness:
         )
         return src
 
-    def store(self, infs: Informers) -> KubeStore:
-        leases = KubeLeases(self.kube, namespace=NS, cache=infs.by_kind["Lease"])
-        return KubeStore(KubeStatusWriter(self.kube), leases)
+    def store(self, infs: Informers, component: str) -> KubeStore:
+        client = self.client(component)
+        leases = KubeLeases(client, namespace=NS, cache=infs.by_kind["Lease"])
+        return KubeStore(KubeStatusWriter(client), leases)
 
     def stop(self) -> None:
         for _, stop in self.threads:
@@ -128,13 +140,20 @@ class Harness:
                 infs.stop(timeout=0.02)
         raise AssertionError("informers did not stop")
 
+    def assert_rbac(self) -> None:
+        """Every request each component made is allowed by the chart's roles for it."""
+        for component in self.clients:
+            assert denied(self.api.calls, component) == set(), component
+
 
 @pytest.fixture
-def h(api: ApiServer, kube: KubeClient) -> Iterator[Harness]:
-    harness = Harness(api, kube)
+def h(api: ApiServer, kube: KubeClient, tmp_path: Path) -> Iterator[Harness]:
+    harness = Harness(api, kube, tmp_path)
     harness.seed()
     yield harness
     harness.stop()
+    for client in harness.clients.values():
+        client.close()
 
 
 def events_for(kube: KubeClient, service: str) -> list[dict[str, Any]]:
@@ -144,7 +163,7 @@ def events_for(kube: KubeClient, service: str) -> list[dict[str, Any]]:
 
 
 def renew_all(h: Harness, nodes: Iterable[str]) -> None:
-    leases = KubeLeases(h.kube, namespace=NS)
+    leases = KubeLeases(h.client("speaker"), namespace=NS)
     for n in nodes:
         leases.renew(n, duration=2.0)
 
@@ -155,10 +174,12 @@ def test_controller_events_and_clearing(h: Harness) -> None:
     svc["status"] = {"conditions": [{"type": "Someone/Else", "status": "True"}]}
     h.api.apply("services", svc)
     renew_all(h, NODES)
-    infs = h.informers()
-    events = KubeEvents(h.kube, component="metallb-controller", uid_of=lambda k: uid)
+    infs = h.informers("controller")
+    events = KubeEvents(
+        h.client("controller"), component="metallb-controller", uid_of=lambda k: uid
+    )
     uid = h.kube.get(SERVICE, "web", "demo")["metadata"]["uid"]
-    controller = Controller(h.source(infs), h.store(infs), events=events)
+    controller = Controller(h.source(infs), h.store(infs, "controller"), events=events)
     wait_for(lambda: controller.reconcile() == 0, what="a converged controller")
     for item in list(events._queue.queue):
         assert item is not None
@@ -204,12 +225,13 @@ def test_controller_events_and_clearing(h: Harness) -> None:
     assert any(
         item is not None and item.reason == "ClearAssignment" for item in list(events._queue.queue)
     )
+    h.assert_rbac()
 
 
 def test_speakers_status_objects_events_and_lease_failover(h: Harness) -> None:
     renew_all(h, NODES)
-    infs = h.informers()
-    controller = Controller(h.source(infs), h.store(infs))
+    infs = h.informers("controller")
+    controller = Controller(h.source(infs), h.store(infs, "controller"))
     assert controller.reconcile() == 1
     homes = json.loads(
         h.kube.get(SERVICE, "web", "demo")["metadata"]["annotations"][
@@ -234,14 +256,14 @@ def test_speakers_status_objects_events_and_lease_failover(h: Harness) -> None:
     )
     speakers: dict[str, tuple[Speaker, Port, KubeAnnounced, KubeEvents]] = {}
     for node in NODES:
-        node_infs = h.informers()
+        node_infs = h.informers("speaker")
         port = Port()
-        announced = KubeAnnounced(h.kube, namespace=NS, node=node)
-        events = KubeEvents(h.kube, component="metallb-speaker", host=node)
+        announced = KubeAnnounced(h.client("speaker"), namespace=NS, node=node)
+        events = KubeEvents(h.client("speaker"), component="metallb-speaker", host=node)
         speaker = Speaker(
             node,
             h.source(node_infs),
-            h.store(node_infs),
+            h.store(node_infs, "speaker"),
             l2=port,
             announced=announced,
             events=events,
@@ -302,6 +324,8 @@ def test_speakers_status_objects_events_and_lease_failover(h: Harness) -> None:
     assert announced.sync()
     items, _ = h.kube.list(SERVICE_L2_STATUS, NS)
     assert "frontend-2" not in {o["status"]["node"] for o in items}
+    speakers["frontend-3"][0].state.release_lease("frontend-3")
+    h.assert_rbac()
 
 
 def test_two_controller_loops_never_both_allocate(h: Harness) -> None:
@@ -310,8 +334,8 @@ def test_two_controller_loops_never_both_allocate(h: Harness) -> None:
     lock = threading.Lock()
 
     def replica(name: str) -> tuple[threading.Thread, threading.Event]:
-        infs = h.informers()
-        store = h.store(infs)
+        infs = h.informers("controller")
+        store = h.store(infs, "controller")
         writes = store.write_status
 
         def write_status(key: str, record: StatusRecord) -> None:
@@ -320,7 +344,7 @@ def test_two_controller_loops_never_both_allocate(h: Harness) -> None:
             writes(key, record)
 
         store.write_status = write_status  # type: ignore[method-assign]
-        elector = KubeLeader(h.kube, namespace=NS, identity=name, duration=2.0)
+        elector = KubeLeader(h.client("controller"), namespace=NS, identity=name, duration=2.0)
 
         def leading(now: float) -> bool:
             lead = elector.leading(now)
@@ -372,3 +396,4 @@ def test_two_controller_loops_never_both_allocate(h: Harness) -> None:
     for name, what, t in entries:
         if what == "write":
             assert leads[name] and min(leads[name]) <= t, (name, t)
+    h.assert_rbac()

@@ -3,8 +3,10 @@ over real HTTP. Matrix:
 
 - the settings Secret (``--settings-secret``, what the Helm chart renders): its
   ``moduleconfig.yaml`` gives the same pools, peers and classes as the ModuleConfig example;
-  a same-named Secret in another namespace is not read; broken YAML there is reported with
-  the Secret's path and keeps the last good configuration (stale), nothing withdrawn;
+  a same-named Secret in another namespace is not read; a ModuleConfig ``metallb`` in the
+  cluster as well is ignored with a warning (not a freezing "defined again"); broken YAML
+  there is reported with the Secret's path and keeps the last good configuration (stale),
+  nothing withdrawn;
 - Secrets and MetalLB's objects are read only in our namespace (a pool elsewhere is not);
 - speakers' Leases come from a label-selected informer: the leader election's Lease
   ``mlb-controller`` and foreign Leases are not nodes; a renewal after the first is one
@@ -92,6 +94,23 @@ def test_settings_secret_is_the_moduleconfig(api: ApiServer, informers: Informer
     assert [str(p) for p in loaded.problems if p.severity.name == "ERROR"] == []
     assert set(loaded.snapshot.config.classes) == {"l2-default"}
     assert {p.name for p in loaded.snapshot.config.bgp_peers} == {"mc-peer-0"}
+
+    # a ModuleConfig metallb in the cluster too (Deckhouse's own module): the Secret wins,
+    # the other is ignored with a warning instead of "defined again" freezing everything
+    theirs = copy.deepcopy(mc)
+    theirs["spec"]["settings"]["addressPools"] = [
+        {"name": "deckhouse", "protocol": "bgp", "addresses": ["198.51.100.0/28"]}
+    ]
+    api.apply("moduleconfigs", theirs)
+    wait_for(
+        lambda: any("ModuleConfig/metallb" in str(p) for p in source.load().problems),
+        what="the warning about the cluster's ModuleConfig",
+    )
+    loaded = source.load()
+    assert not loaded.stale
+    warning = next(p for p in loaded.problems if p.obj == "ModuleConfig/metallb")
+    assert warning.severity.name == "WARNING"
+    assert pools_of(source) == {"public", "l2-default"}
 
     # broken YAML in the Secret: reported at the Secret, the last good config stays
     api.apply("secrets", settings_secret("spec: [unclosed\n"))

@@ -36,16 +36,23 @@ from typing import TypeVar
 import pytest
 
 from orchestrator.adapters.netns import Namespaces
+from tests.chart.conftest import objects, one
 from tests.prereq import require_frr
 
 pytestmark = pytest.mark.root
 
 
-def container_capabilities() -> dict[str, list[str]]:  # TEMP until the chart lands
-    return {
-        "speaker": ["NET_RAW", "NET_ADMIN"],
-        "frr": ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE", "SYS_ADMIN", "SETUID", "SETGID"],
-    }
+def container_capabilities() -> dict[str, list[str]]:
+    """Container name -> ``capabilities.add``, from the chart rendered with the FRR backend
+    (so this test breaks when the chart's grants stop being enough)."""
+    daemonset = one(objects("backend-frr"), "DaemonSet")
+    out: dict[str, list[str]] = {}
+    for c in daemonset["spec"]["template"]["spec"]["containers"]:
+        caps = c["securityContext"]["capabilities"]
+        assert caps["drop"] == ["ALL"]
+        out[c["name"]] = list(caps.get("add") or [])
+    assert set(out) == {"speaker", "frr"}
+    return out
 
 
 T = TypeVar("T")
@@ -104,7 +111,7 @@ def terminate(proc: subprocess.Popen[bytes]) -> None:
 
 
 def vtysh_as_speaker(tmp: Path, caps: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    frrvty = grp.getgrnam("frrvty").gr_gid
+    frrvty = grp.getgrnam("frrvty").gr_gid  # this machine's; the image pins its own
     cmd = [*setpriv(caps, groups=[frrvty]), "vtysh", "--vty_socket", str(tmp / "sock"), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
 

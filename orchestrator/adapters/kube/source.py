@@ -17,7 +17,9 @@ last good snapshot, or nothing.
 mirror Deckhouse's ModuleConfig ``metallb`` settings into a Secret (a Secret because BGP
 passwords are among them), key ``moduleconfig.yaml``, a whole ModuleConfig document. It is
 read like a manifest file (source ``Secret/<ns>/<name>:moduleconfig.yaml#1``); a YAML error
-there is an error outside Services, so it freezes the last good configuration.
+there is an error outside Services, so it freezes the last good configuration. With the
+Secret present, a ModuleConfig ``metallb`` in the cluster (Deckhouse's own module) is
+ignored with a warning: two would be "defined again", an error that freezes everything.
 
 **Parse cache**: Lease renewals wake the loop every second but change no configuration;
 while the informers' ``generation`` (every kind but Leases) stands still, ``load`` returns
@@ -40,6 +42,7 @@ from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.resources import (
     ENDPOINT_SLICE,
     LEASE,
+    MODULE_CONFIG,
     NAMESPACE,
     NODE,
     SECRET,
@@ -47,9 +50,10 @@ from orchestrator.adapters.kube.resources import (
     key_of,
 )
 from orchestrator.adapters.kube.status import OUR_CONDITIONS
-from orchestrator.core.errors import FieldError
+from orchestrator.core.errors import FieldError, Severity
 from orchestrator.core.model import Annotation
 from orchestrator.core.parse import parse_snapshot
+from orchestrator.core.parse.moduleconfig import MODULE
 from orchestrator.runtime.source import Loaded, blocking
 
 Document = tuple[str, Mapping[str, Any]]
@@ -81,6 +85,7 @@ class KubeSource:
     def _documents(self) -> tuple[list[Document], list[FieldError]]:
         out: list[Document] = []
         problems: list[FieldError] = []
+        settings: list[Document] = []
         for inf in self.informers.by_kind.values():
             if inf.resource.kind in MEMBERSHIP_KINDS:
                 continue
@@ -89,8 +94,27 @@ class KubeSource:
                 out.append((ref, o))
                 if inf.resource is SECRET and self.settings and key_of(o) == self.settings:
                     docs, errs = settings_documents(ref, o)
-                    out.extend(docs)
+                    settings.extend(docs)
                     problems.extend(errs)
+        if settings:
+            # The settings Secret is what this installation was told to use: a ModuleConfig
+            # `metallb` in the cluster (Deckhouse's own module) is left to Deckhouse.
+            for ref, doc in out:
+                if doc.get("kind") == MODULE_CONFIG.kind and _named(doc, MODULE):
+                    problems.append(
+                        FieldError(
+                            ref,
+                            "",
+                            f"ignored: the settings Secret {self.settings} is used instead",
+                            Severity.WARNING,
+                        )
+                    )
+            out = [
+                d
+                for d in out
+                if not (d[1].get("kind") == MODULE_CONFIG.kind and _named(d[1], MODULE))
+            ]
+            out.extend(settings)
         return out, problems
 
     def load(self) -> Loaded:
@@ -126,6 +150,10 @@ class KubeSource:
         frozen = [d for d in documents if d[1].get("kind") not in LIVE_KINDS]
         good = parse_snapshot([*frozen, *current])
         return Loaded(good, tuple(problems), stale=True, statuses=recorded_statuses(current))
+
+
+def _named(doc: Mapping[str, Any], name: str) -> bool:
+    return (doc.get("metadata") or {}).get("name") == name
 
 
 def settings_documents(
