@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.adapters.kube.client import KubeClient
-from orchestrator.adapters.kube.informer import Informer
+from orchestrator.adapters.kube.informer import Informer, Informers
 from tests.contract.apiserver import ApiServer
 
 
@@ -39,6 +39,21 @@ def kube(api: ApiServer, tmp_path: Path) -> Iterator[KubeClient]:
     client = KubeClient.from_kubeconfig(str(api.kubeconfig(tmp_path / "kubeconfig")), timeout=5)
     yield client
     client.close()
+
+
+def stop_informers(api: ApiServer, sets: list[Informers]) -> None:
+    """Stop every informer of ``sets`` (bounded): a watch that starts just after
+    ``end_watches`` would run to its timeout, so keep ending them until all are gone."""
+    every = [i for infs in sets for i in infs.by_kind.values()]
+    for inf in every:
+        inf.signal_stop()
+    for _ in range(100):
+        if not any(i._thread and i._thread.is_alive() for i in every):
+            return
+        api.end_watches()
+        for infs in sets:
+            infs.stop(timeout=0.02)
+    raise AssertionError("informers did not stop")
 
 
 class Running:

@@ -54,7 +54,7 @@ from orchestrator.core.status import StatusRecord
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
 from tests.contract.apiserver import ApiServer
-from tests.contract.conftest import wait_for
+from tests.contract.conftest import stop_informers, wait_for
 from tests.contract.rbac import denied
 
 NS = "metallb-system"
@@ -123,22 +123,7 @@ class Harness:
             stop.set()
         for thread, _ in self.threads:
             thread.join(10)
-        for infs in self.started:
-            for inf in infs.by_kind.values():
-                inf.signal_stop()
-        for _ in range(100):
-            alive = [
-                i
-                for infs in self.started
-                for i in infs.by_kind.values()
-                if i._thread and i._thread.is_alive()
-            ]
-            if not alive:
-                return
-            self.api.end_watches()
-            for infs in self.started:
-                infs.stop(timeout=0.02)
-        raise AssertionError("informers did not stop")
+        stop_informers(self.api, self.started)
 
     def assert_rbac(self) -> None:
         """Every request each component made is allowed by the chart's roles for it."""

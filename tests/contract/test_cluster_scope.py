@@ -34,7 +34,7 @@ from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.cli._where import cluster_informers
 from orchestrator.core.membership import LeaseTracker
 from tests.contract.apiserver import ApiServer
-from tests.contract.conftest import wait_for
+from tests.contract.conftest import stop_informers, wait_for
 
 NS = "metallb-system"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "moduleconfig" / "moduleconfig.yaml"
@@ -63,13 +63,7 @@ def informers(api: ApiServer, kube: KubeClient) -> Iterator[Informers]:
         inf.timeout_seconds = 2
     infs.start()
     yield infs
-    for inf in infs.by_kind.values():
-        inf.signal_stop()
-    deadline = 50
-    while any(i._thread and i._thread.is_alive() for i in infs.by_kind.values()) and deadline:
-        api.end_watches()
-        infs.stop(timeout=0.02)
-        deadline -= 1
+    stop_informers(api, [infs])
 
 
 def pools_of(source: KubeSource) -> set[str]:

@@ -30,7 +30,7 @@ from orchestrator.core.model import IPAddress
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
 from tests.contract.apiserver import ApiServer
-from tests.contract.conftest import wait_for
+from tests.contract.conftest import stop_informers, wait_for
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}
@@ -51,18 +51,7 @@ def cluster(api: ApiServer, kube: KubeClient) -> Iterator[list[Informers]]:
         api.apply(PLURALS[doc["kind"]], copy.deepcopy(dict(doc)))
     started: list[Informers] = []
     yield started
-    for infs in started:
-        for inf in infs.by_kind.values():
-            inf.signal_stop()
-    deadline = 100
-    while deadline and any(
-        i._thread and i._thread.is_alive() for infs in started for i in infs.by_kind.values()
-    ):
-        api.end_watches()
-        for infs in started:
-            infs.stop(timeout=0.02)
-        deadline -= 1
-    assert deadline, "informers did not stop"
+    stop_informers(api, started)
 
 
 def source(kube: KubeClient, started: list[Informers]) -> KubeSource:

@@ -24,7 +24,7 @@ from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS
 from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.core.parse import parse_snapshot
 from tests.contract.apiserver import ApiServer
-from tests.contract.conftest import wait_for
+from tests.contract.conftest import stop_informers, wait_for
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}
@@ -51,14 +51,7 @@ def ref(doc: Mapping[str, Any]) -> str:
 def informers(api: ApiServer, kube: KubeClient) -> Iterator[Informers]:
     infs = Informers(kube, SNAPSHOT_KINDS, timeout_seconds=2)
     yield infs
-    for inf in infs.by_kind.values():
-        inf.signal_stop()
-    deadline = 50
-    while any(i._thread and i._thread.is_alive() for i in infs.by_kind.values()) and deadline:
-        api.end_watches()
-        infs.stop(timeout=0.02)
-        deadline -= 1
-    assert deadline, "informers did not stop"
+    stop_informers(api, [infs])
 
 
 def test_snapshot_equals_parse_of_same_objects(api: ApiServer, informers: Informers) -> None:

@@ -39,7 +39,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
@@ -51,6 +51,7 @@ from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.l2wire.frames import ETH_P_ARP, ETH_P_IPV6
 from orchestrator.l2.bpf import ETH_P_ALL
 from orchestrator.l2.probe import Prober, in_netns
+from tests.polling import poll
 from tests.prereq import require_root
 
 pytestmark = pytest.mark.root
@@ -101,17 +102,6 @@ def setup_lan(ns: Namespaces, tmp: Path) -> Lan:
 def lan(netns: Namespaces, tmp_path: Path) -> Lan:
     require_root()
     return setup_lan(netns, tmp_path)
-
-
-def poll(what: str, probe: Callable[[], T | None], timeout: float = 5.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

@@ -32,10 +32,10 @@ from tests.integration.test_l2_announce import (
     VIP6,
     Lan,
     answered_by,
-    poll,
     prober,
     setup_lan,
 )
+from tests.polling import poll
 from tests.prereq import require_root
 
 pytestmark = pytest.mark.root

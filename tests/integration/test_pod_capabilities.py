@@ -28,15 +28,13 @@ import select
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from orchestrator.adapters.netns import Namespaces
 from tests.chart.conftest import objects, one
+from tests.polling import poll
 from tests.prereq import require_frr
 
 pytestmark = pytest.mark.root
@@ -53,20 +51,6 @@ def container_capabilities() -> dict[str, list[str]]:
         out[c["name"]] = list(caps.get("add") or [])
     assert set(out) == {"speaker", "frr"}
     return out
-
-
-T = TypeVar("T")
-
-
-def poll(what: str, probe: Callable[[], T | None], timeout: float = 10.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def setpriv(caps: list[str], *, groups: list[int] | None = None) -> list[str]:
@@ -136,7 +120,7 @@ def test_frr_sidecar_and_speaker_with_the_charts_capabilities(netns: Namespaces,
     netns.addr(node, "eth0", "192.0.2.11/24")
     netns.addr(router, "eth0", "192.0.2.1/24")
     proc = sidecar(netns, node, tmp, caps["frr"])
-    poll("the four daemons' vty sockets", lambda: len(list((tmp / "sock").glob("*.vty"))) == 4)
+    poll("the daemons' vty sockets", lambda: len(list((tmp / "sock").glob("*.vty"))) == 4, 10)
     assert proc.poll() is None, (tmp / "frr-sidecar.log").read_text()
 
     config = vtysh_as_speaker(
@@ -226,7 +210,7 @@ def test_sidecar_exits_when_a_daemon_dies(netns: Namespaces, tmp: Path) -> None:
     require_frr()
     node = netns.add("node")
     proc = sidecar(netns, node, tmp, container_capabilities()["frr"])
-    poll("the four daemons' vty sockets", lambda: len(list((tmp / "sock").glob("*.vty"))) == 4)
+    poll("the daemons' vty sockets", lambda: len(list((tmp / "sock").glob("*.vty"))) == 4, 10)
     # the pid file holds the pid inside the container's PID namespace: find it from here
     (bgpd,) = [p for p in pids_in(node) if Path(f"/proc/{p}/comm").read_text().strip() == "bgpd"]
     subprocess.run(["kill", "-KILL", bgpd], check=True)
