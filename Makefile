@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr frr-pythontools gobgpd iproute2 iputils-ping curl tcpdump
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration deps venv bench bench-alloc bench-l2 bench-frr bench-gobgp clean
+.PHONY: demo test lint unit integration deps venv bench bench-alloc bench-l2 bench-frr bench-gobgp bench-kube clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -39,10 +39,13 @@ test: deps venv lint
 demo: deps venv
 	$(VENV)/bin/mlb lab demo
 
-bench: bench-alloc bench-l2 bench-frr bench-gobgp
+bench: bench-alloc bench-l2 bench-frr bench-gobgp bench-kube
 
 bench-alloc: venv
 	$(PY) tests/bench/bench_alloc.py
+
+bench-kube: venv
+	$(PY) tests/bench/bench_kube.py
 
 bench-l2: deps venv
 	$(PY) tests/bench/bench_l2.py

@@ -382,3 +382,23 @@ def test_two_controller_loops_never_both_allocate(h: Harness) -> None:
         if what == "write":
             assert leads[name] and min(leads[name]) <= t, (name, t)
     h.assert_rbac()
+
+
+def test_events_queue_is_bounded_and_memory_too(h: Harness) -> None:
+    """A flood of events never blocks the caller: past the queue's capacity they are
+    dropped and counted; what is remembered for aggregation stays bounded."""
+    events = KubeEvents(
+        h.client("controller"), component="metallb-controller", capacity=3, remember=4
+    )
+    for i in range(5):
+        events.event("demo/web", "IPAllocated", f"Assigned IP [{i}]")
+    assert events.dropped == 2  # no thread running: the queue is full after 3
+    events.start()
+    assert events.flush(5)
+    for i in range(20):
+        events.post("demo/web", "IPAllocated", f"again {i}")
+    assert len(events._seen) <= 2 * 4
+    events.stop()
+    posted = [e for e in events_for(h.kube, "demo/web") if e["reason"] == "IPAllocated"]
+    assert len(posted) == 23
+    h.assert_rbac()

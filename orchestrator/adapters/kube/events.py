@@ -58,6 +58,7 @@ class KubeEvents:
         on_error: Callable[[str], None] | None = None,
         capacity: int = 1024,
         aggregate_for: float = 600.0,
+        remember: int = 10_000,
         clock: Callable[[], str] = _utcnow,
     ) -> None:
         self.client = client
@@ -66,6 +67,7 @@ class KubeEvents:
         self.uid_of = uid_of
         self.on_error = on_error
         self.aggregate_for = aggregate_for
+        self.remember = remember  # events kept for aggregation (memory stays bounded)
         self.clock = clock
         self.dropped = 0
         self.posted = 0
@@ -132,12 +134,22 @@ class KubeEvents:
                 )
                 self._seen[key] = (event_name, 1, now)
             self.posted += 1
+            if len(self._seen) > 2 * self.remember:
+                self._forget(now)
         except KubeError as e:
             self._seen.pop(key, None)
             kind = type(e).__name__
             if self.on_error is not None and kind not in self._reported:
                 self._reported.add(kind)
                 self.on_error(f"cannot post Events: {e}")
+
+    def _forget(self, now: float) -> None:
+        """Drop what can no longer be aggregated (older than ``aggregate_for``), and if that
+        is not enough the oldest, so the memory stays bounded however many Services churn."""
+        fresh = {k: v for k, v in self._seen.items() if now - v[2] < self.aggregate_for}
+        if len(fresh) > self.remember:
+            fresh = dict(sorted(fresh.items(), key=lambda kv: kv[1][2])[-self.remember :])
+        self._seen = fresh
 
     def _body(
         self,

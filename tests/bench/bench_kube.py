@@ -1,0 +1,125 @@
+"""What a speaker pays per Lease renewal in a cluster, with N Services: before, every
+renewal (one per node per second) woke the loop into a full parse of the snapshot; now the
+source returns its last parse while no informer except Leases changed.
+
+Runs against the contract tier's API emulator (real HTTP, the unmodified ``kubernetes``
+client): seeds the seed example's class and Nodes plus N LoadBalancer Services, starts the
+informers ``mlb speaker --kubeconfig`` starts, then measures, side by side:
+
+- ``KubeSource.load()`` after a Lease renewal (cached: what a renewal costs now);
+- ``KubeSource.load()`` after a Service edit (a full parse: what every renewal cost before,
+  and still the cost of a real change);
+- the time from a Service edit on the server to the informers' cache having it.
+
+Prints figures and exits 0; asserts no timing. Run: ``.venv/bin/python
+tests/bench/bench_kube.py [--services N] [--rounds R]`` (``make bench-kube``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from orchestrator.adapters.files import load_directory  # noqa: E402
+from orchestrator.adapters.kube.client import KubeClient  # noqa: E402
+from orchestrator.adapters.kube.leases import KubeLeases  # noqa: E402
+from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS  # noqa: E402
+from orchestrator.adapters.kube.source import KubeSource  # noqa: E402
+from orchestrator.cli._where import cluster_informers  # noqa: E402
+from tests.contract.apiserver import ApiServer  # noqa: E402
+
+PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}
+NS = "metallb-system"
+
+
+def service(i: int, template: dict[str, Any]) -> dict[str, Any]:
+    svc = copy.deepcopy(template)
+    svc["metadata"] = {"name": f"svc-{i}", "namespace": "demo", "annotations": {}}
+    ip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+    svc["spec"]["clusterIP"] = ip
+    svc["spec"]["clusterIPs"] = [ip]
+    return svc
+
+
+def wait(predicate: Any, timeout: float = 120.0) -> float:
+    start = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        time.sleep(0.001)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--services", type=int, default=5000)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    for var in ("no_proxy", "NO_PROXY"):
+        os.environ[var] = "127.0.0.1,localhost"
+    api = ApiServer().start()
+    template: dict[str, Any] = {}
+    for _, doc in load_directory(ROOT / "examples" / "seed").documents:
+        if doc["kind"] == "Service":
+            template = dict(doc)
+        else:
+            api.apply(PLURALS[doc["kind"]], copy.deepcopy(dict(doc)))
+    for i in range(args.services):
+        api.apply("services", service(i, template))
+    with tempfile.TemporaryDirectory() as tmp:
+        kube = KubeClient.from_kubeconfig(str(api.kubeconfig(Path(tmp) / "kc")), timeout=30)
+        infs = cluster_informers(kube, NS)
+        started = time.perf_counter()
+        infs.start()
+        infs.wait_synced(120)
+        source = KubeSource(infs)
+        wait(lambda: len((source.load().snapshot or _Empty).services) >= args.services)
+        print(
+            f"services={args.services}: first full snapshot {time.perf_counter() - started:.2f} s"
+        )
+        leases = KubeLeases(kube, namespace=NS, cache=infs.by_kind["Lease"])
+        cached, parsed, propagate = [], [], []
+        for r in range(args.rounds):
+            leases.renew("frontend-1", duration=2)
+            wait(lambda: bool(leases.read()))
+            t = time.perf_counter()
+            source.load()
+            cached.append(time.perf_counter() - t)
+            generation = infs.generation
+            edited = service(r, template)
+            edited["metadata"]["labels"] = {"round": str(r)}
+            api.apply("services", edited)
+            propagate.append(wait(lambda g=generation: infs.generation != g))
+            t = time.perf_counter()
+            source.load()
+            parsed.append(time.perf_counter() - t)
+        for what, values, unit in (
+            ("load() after a Lease renewal (now)", cached, 1e3),
+            ("load() after a Service edit (each renewal before)", parsed, 1e3),
+            ("Service edit on the server -> informer cache", propagate, 1e3),
+        ):
+            print(f"{what:<52} median {statistics.median(values) * unit:10.3f} ms")
+        infs.stop(timeout=0.1)
+        api.end_watches()
+        kube.close()
+    api.stop()
+    return 0
+
+
+class _Empty:
+    services: tuple[object, ...] = ()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
