@@ -8,6 +8,7 @@ client, the API emulator. Matrix:
   bumps ``count`` on the existing Event instead of adding one;
 - a Service turned into ClusterIP loses its ingress, our annotations and our conditions
   (other writers' conditions stay), with a ``ClearAssignment`` Event;
+- ServiceBGPStatus follows the reported peers in place and goes with the Service;
 - each speaker writes one ServiceL2Status for the Service it announces (status through the
   subresource: the API drops it on create), posts ``nodeAssigned``, removes objects a
   previous run left behind, and deletes its own when it stops;
@@ -42,6 +43,7 @@ from orchestrator.adapters.kube.leases import KubeLeases
 from orchestrator.adapters.kube.resources import (
     EVENT,
     SERVICE,
+    SERVICE_BGP_STATUS,
     SERVICE_L2_STATUS,
     SNAPSHOT_KINDS,
 )
@@ -401,4 +403,25 @@ def test_events_queue_is_bounded_and_memory_too(h: Harness) -> None:
     events.stop()
     posted = [e for e in events_for(h.kube, "demo/web") if e["reason"] == "IPAllocated"]
     assert len(posted) == 23
+    h.assert_rbac()
+
+
+def test_bgp_status_objects_follow_the_reported_peers(h: Harness) -> None:
+    """ServiceBGPStatus: one per announced Service with its peers; a peer change rewrites
+    the status in place (same object), a withdrawn Service's object goes."""
+    announced = KubeAnnounced(h.client("speaker"), namespace=NS, node="worker-1")
+    announced.report({}, {"demo/web": ("edge-a", "edge-b"), "demo/api": ("edge-a",)})
+    assert announced.sync()
+    items, _ = h.kube.list(SERVICE_BGP_STATUS, NS)
+    by_service = {o["status"]["serviceName"]: o for o in items}
+    assert set(by_service) == {"web", "api"}
+    assert by_service["web"]["status"]["peers"] == ["edge-a", "edge-b"]
+    assert all(o["metadata"]["name"].startswith("bgp-") for o in items)
+    name = by_service["web"]["metadata"]["name"]
+
+    announced.report({}, {"demo/web": ("edge-b",)})
+    assert announced.sync()
+    (only,) = h.kube.list(SERVICE_BGP_STATUS, NS)[0]
+    assert only["metadata"]["name"] == name and only["status"]["peers"] == ["edge-b"]
+    assert h.kube.list(SERVICE_L2_STATUS, NS)[0] == []
     h.assert_rbac()
