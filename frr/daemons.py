@@ -23,6 +23,7 @@ from types import TracebackType
 
 from frr.vtysh import Vtysh
 from orchestrator.adapters.netns import Namespaces
+from orchestrator.adapters.procs import stop_groups
 
 FRR_BIN = Path("/usr/lib/frr")
 CONF_ROOT = Path("/etc/frr")
@@ -147,18 +148,7 @@ class FrrInstance:
         proc.wait(timeout=5)
 
     def close(self) -> None:
-        for d in reversed(list(self._procs)):
-            proc = self._procs[d]
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self._procs.values():
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        stop_groups(list(self._procs.values()), timeout=5)
         self._procs.clear()
         for directory in (self.conf_dir, self.run_dir):
             shutil.rmtree(directory, ignore_errors=True)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -38,6 +37,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from frr.vtysh import Vtysh, VtyshError
+from orchestrator.adapters.procs import stop_groups
 
 FRR_BIN = Path("/usr/lib/frr")
 DAEMONS = ("zebra", "bgpd", "bfdd", "staticd")
@@ -160,23 +160,10 @@ class FrrSidecar:
         """SIGTERM every daemon (bgpd then sends its peers a Cease) and wait. The daemons
         run as ``frr``: without CAP_KILL we may not signal them, and then they end with the
         container (its PID 1 exiting kills every process of its PID namespace)."""
-        for proc in reversed(list(self.procs.values())):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                except PermissionError:
-                    self.log("frr: no CAP_KILL: the daemons stop with the container")
-                    self.procs.clear()
-                    return
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=timeout)
+        try:
+            stop_groups(list(self.procs.values()), timeout=timeout)
+        except PermissionError:
+            self.log("frr: no CAP_KILL: the daemons stop with the container")
         self.procs.clear()
 
     def run(self, stop: threading.Event) -> int:

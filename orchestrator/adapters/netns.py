@@ -17,6 +17,8 @@ import subprocess
 from collections.abc import Sequence
 from types import TracebackType
 
+from orchestrator.adapters.procs import stop_groups
+
 DEFAULT_TIMEOUT = 20.0
 
 
@@ -51,17 +53,7 @@ class Namespaces:
         return name
 
     def close(self) -> None:
-        for proc in reversed(self._procs):
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for proc in reversed(self._procs):
-            try:
-                proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=3)
+        stop_groups(self._procs, timeout=3)
         self._procs.clear()
         for name in reversed(self.names):
             # processes that daemonized themselves (bgpd -d) are still in the namespace

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.runtime.ports import Source, Store, Waker
 
@@ -56,9 +56,6 @@ class Where:
     client: KubeClient | None = None
     #: Service ``namespace/name`` -> its uid, from the informer cache (Events name it)
     uid_of: Callable[[str], str | None] = lambda key: None
-
-    def __iter__(self) -> Iterator[Any]:  # source, store, waker = open_where(...)
-        return iter((self.source, self.store, self.waker))
 
 
 def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> Where:

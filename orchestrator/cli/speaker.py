@@ -125,7 +125,7 @@ def _routing(
 
 def run(args: argparse.Namespace) -> int:
     where = open_where(args.parser, args)  # first: a bad mix exits at once
-    source, store, waker = where
+    source, store, waker = where.source, where.store, where.waker
     log = Logger(f"speaker/{args.node}")
     events, announced = None, None
     if where.client is not None:
