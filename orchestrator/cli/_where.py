@@ -69,7 +69,7 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> Where:
         from orchestrator.runtime.state import StateDir
 
         state = StateDir(args.state)
-        waker = Watcher(Path(args.source), state.root, fast=(state.leases,))
+        waker = Watcher(Path(args.source), state.root)
         return Where(ManifestSource(Path(args.source), state), state, waker)
     from orchestrator.adapters.kube.client import KubeClient
     from orchestrator.adapters.kube.leases import KubeLeases

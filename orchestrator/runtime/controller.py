@@ -52,6 +52,7 @@ class Controller:
         self._reported: dict[str, str] = {}
         self._problems: tuple[str, ...] = ()
         self._deprecated: set[tuple[str, str]] = set()
+        self.retry_in: float | None = None  # the source asked to be read again this soon
         self.registry = registry or CollectorRegistry()
         self._config_metrics = ConfigMetrics(self.registry)
         self._alloc_metrics = AllocatorMetrics(self.registry)
@@ -60,6 +61,7 @@ class Controller:
         """One full pass; returns how many Service records were written or removed."""
         now = time.monotonic() if now is None else now
         loaded = self.source.load()
+        self.retry_in = loaded.retry_in
         self._report_problems(loaded.problems, stale=loaded.stale)
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
         if loaded.snapshot is None:
@@ -133,7 +135,7 @@ class Controller:
                     self.reconcile()
                 except Exception as e:  # a bug must not kill the loop; report it
                     self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
-                waker.wait(tick)
+                waker.wait(tick if self.retry_in is None else min(tick, self.retry_in))
         finally:
             waker.stop()
 

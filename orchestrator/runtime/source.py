@@ -7,12 +7,17 @@ set of manifests is used instead and the snapshot is marked stale, so no IP is w
 or moved because of a typo. Errors in a Service's own fields do not freeze anything: the
 parser keeps such a Service with its status IPs (the allocator holds them).
 
+A file saved in place is truncated first and written next. A read between the two sees an
+empty file, which is a valid "no objects here", and the controller would delete that file's
+Services and free their IPs. So an edit is applied only once the manifests have been quiet
+for ``settle`` seconds (``ManifestSource``); until then the previous read stands and
+``Loaded.retry_in`` tells the loop when to look again.
+
 ``Watcher`` turns filesystem events (watchdog) into a wake-up for the reconcile loop;
 the loop also ticks on a timer because lease expiry is a change no file event announces.
 Only events that change what a reconcile reads wake it (``relevant``: not reads, not
-temporary files), and an edit is given a moment to finish (``Watcher.wait``). Every lease
-renewal wakes every process, so the YAML is parsed again only when a manifest file changed
-(``fingerprint``).
+temporary files). Every lease renewal wakes every process, so the YAML is parsed again
+only when a manifest file changed (``fingerprint``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from orchestrator.adapters.files import Loaded as FilesLoaded
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files import load_directory, manifest_files
 from orchestrator.core.errors import FieldError, Severity
 from orchestrator.core.model import ClusterSnapshot
 from orchestrator.core.parse import parse_snapshot
@@ -42,6 +47,7 @@ class Loaded:
     problems: tuple[FieldError, ...] = ()
     stale: bool = False  # the running config is the last good one, not the current files
     statuses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    retry_in: float | None = None  # an edit is settling: load again after this many seconds
 
 
 def blocking(problems: tuple[FieldError, ...] | list[FieldError]) -> list[FieldError]:
@@ -75,17 +81,68 @@ def fingerprint(directory: Path) -> tuple[tuple[str, int, int, int, int], ...] |
     return tuple(sorted(entries))
 
 
+#: An edit is applied once the manifests have been quiet this long (seconds): long enough
+#: for a writer preempted between truncating and writing a file on a loaded machine.
+SETTLE = 0.25
+#: A directory that never goes quiet is read anyway after this long (seconds).
+SETTLE_MAX = 2.0
+
+
+def newest_change(directory: Path) -> int | None:
+    """The latest mtime (ns) of the directory and its manifest files; None if unreadable.
+
+    The directory's own mtime covers files created, removed or renamed into place."""
+    try:
+        newest = directory.stat().st_mtime_ns
+        for path in manifest_files(directory):
+            newest = max(newest, path.stat().st_mtime_ns)
+    except OSError:
+        return None
+    return newest
+
+
 class ManifestSource:
     """Reads the manifests on every ``load``, but parses the YAML again only when a file
     changed (``fingerprint``): every lease renewal wakes every process, and parsing
-    unchanged YAML was ~90 % of a reconcile (~18 ms of ~20 ms for the lab's few files)."""
+    unchanged YAML was ~90 % of a reconcile (~18 ms of ~20 ms for the lab's few files).
 
-    def __init__(self, directory: Path | str, state: StateDir) -> None:
+    A change younger than ``settle`` is not read yet (see the module docstring): the
+    previous read is used, or, before the first read, nothing (``snapshot=None``).
+    ``clock`` gives wall-clock ns, the clock file times are in."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        state: StateDir,
+        *,
+        settle: float = SETTLE,
+        settle_max: float = SETTLE_MAX,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
         self.directory = Path(directory)
         self.state = state
+        self.settle = settle
+        self.settle_max = settle_max
+        self._clock = clock
         self._last_good: list[tuple[str, Mapping[str, Any]]] | None = None
         self._files: FilesLoaded | None = None
         self._files_key: object = None
+        self._held_since: float | None = None
+
+    def _settling(self) -> float | None:
+        """Seconds until the manifests have been quiet for ``settle``; None: read them now."""
+        newest = newest_change(self.directory)
+        if newest is None or self.settle <= 0:
+            return None
+        remaining = self.settle - (self._clock() - newest) / 1e9
+        if remaining <= 0:
+            self._held_since = None
+            return None
+        held_since = time.monotonic() if self._held_since is None else self._held_since
+        self._held_since = held_since
+        if time.monotonic() - held_since >= self.settle_max:
+            return None  # never quiet (or a clock gone backwards): read what is there
+        return min(remaining, self.settle)
 
     def _read(self) -> FilesLoaded:
         key = fingerprint(self.directory)
@@ -95,17 +152,21 @@ class ManifestSource:
         return self._files
 
     def load(self) -> Loaded:
-        files = self._read()
+        retry_in = self._settling()
         statuses = self.state.statuses()
+        if retry_in is not None and self._files is None:
+            return Loaded(None, statuses=statuses, retry_in=retry_in)
+        # while an edit settles, the previous read stands
+        files = self._files if retry_in is not None and self._files is not None else self._read()
         snapshot = parse_snapshot(overlay(files.documents, statuses))
         problems = (*files.problems, *snapshot.problems)
         if not blocking(problems):
             self._last_good = files.documents
-            return Loaded(snapshot, problems, stale=False, statuses=statuses)
+            return Loaded(snapshot, problems, stale=False, statuses=statuses, retry_in=retry_in)
         if self._last_good is None:
-            return Loaded(None, problems, stale=True, statuses=statuses)
+            return Loaded(None, problems, stale=True, statuses=statuses, retry_in=retry_in)
         good = parse_snapshot(overlay(self._last_good, statuses))
-        return Loaded(good, problems, stale=True, statuses=statuses)
+        return Loaded(good, problems, stale=True, statuses=statuses, retry_in=retry_in)
 
 
 #: inotify reports reads too (watchdog >= 2.3: IN_OPEN, IN_CLOSE_NOWRITE). They change
@@ -137,35 +198,21 @@ def relevant(event: FileSystemEvent) -> bool:
 
 
 class _Wake(FileSystemEventHandler):
-    def __init__(
-        self, changed: threading.Event, edited: threading.Event, fast: tuple[str, ...]
-    ) -> None:
+    def __init__(self, changed: threading.Event) -> None:
         self.changed = changed
-        self.edited = edited
-        self.fast = fast
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if not relevant(event):
-            return
-        path = os.fsdecode(getattr(event, "dest_path", "") or event.src_path)
-        if not any(path.startswith(f) for f in self.fast):
-            self.edited.set()
-        self.changed.set()
+        if relevant(event):
+            self.changed.set()
 
 
 class Watcher:
-    """Sets ``changed`` whenever something under the watched directories changes.
+    """Sets ``changed`` whenever something under the watched directories changes."""
 
-    Files under ``fast`` directories (the leases) are written whole and atomically by our
-    own code; every other change is an *edit* (manifests, possibly saved in place by a
-    person), which ``wait`` lets settle before returning."""
-
-    def __init__(self, *directories: Path, fast: tuple[Path, ...] = ()) -> None:
+    def __init__(self, *directories: Path) -> None:
         self.changed = threading.Event()
-        self.edited = threading.Event()
         self._observer = Observer()
-        prefixes = tuple(str(Path(f).absolute()).rstrip("/") + "/" for f in fast)
-        handler = _Wake(self.changed, self.edited, prefixes)
+        handler = _Wake(self.changed)
         for d in directories:
             self._observer.schedule(handler, str(Path(d).absolute()), recursive=True)
 
@@ -176,22 +223,8 @@ class Watcher:
         self._observer.stop()
         self._observer.join(timeout=5)
 
-    def wait(self, timeout: float, *, settle: float = 0.03, settle_max: float = 0.3) -> bool:
-        """Wait up to ``timeout`` for a change. After an edit, also wait until no further
-        edit comes for ``settle`` seconds (at most ``settle_max``) before returning.
-
-        A file saved in place is truncated first and written next, two events apart: a
-        reconcile between them reads an empty file, which is a valid "no objects here", and
-        the controller would delete the Services of that file and free their IPs. Waiting
-        for the writer to go quiet costs ``settle`` on a config change. Lease renewals do
-        not settle (with many nodes they never go quiet) and timer wake-ups (lease expiry,
-        hence failover) are not delayed at all."""
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for a change; True if one came."""
         fired = self.changed.wait(timeout)
         self.changed.clear()
-        if fired and self.edited.is_set():
-            self.edited.clear()
-            deadline = time.monotonic() + settle_max
-            while time.monotonic() < deadline and self.edited.wait(settle):
-                self.edited.clear()
-            self.changed.clear()
         return fired

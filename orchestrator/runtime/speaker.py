@@ -82,6 +82,7 @@ class Speaker:
         self.log = log or Logger(f"speaker/{node}")
         self.tracker = LeaseTracker()
         self.current = SpeakerState()
+        self.retry_in: float | None = None  # the source asked to be read again this soon
         self._counter = 0
         self._bgp_applied: NodeBGPIntent | None = None
         self.registry = registry or CollectorRegistry()
@@ -104,6 +105,7 @@ class Speaker:
     def reconcile(self, now: float | None = None) -> SpeakerState:
         now = time.monotonic() if now is None else now
         loaded = self.source.load()
+        self.retry_in = loaded.retry_in
         live = self.tracker.observe(self.state.read_leases(), now)
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
         if loaded.snapshot is None:
@@ -213,6 +215,8 @@ class Speaker:
                 expiry = self.tracker.expires_in(time.monotonic())
                 # wake just after the next lease could expire: that is when failover happens
                 timeout = tick if expiry is None else min(tick, max(expiry + 0.01, 0.01))
+                if self.retry_in is not None:
+                    timeout = min(timeout, self.retry_in)
                 waker.wait(timeout)
         finally:
             waker.stop()

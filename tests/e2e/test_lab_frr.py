@@ -228,19 +228,21 @@ def test_invalid_manifest(lab: LabConfig, arp: client.Arp) -> None:
         good = path.read_text()
         offset = len(log.read_text(errors="replace"))
         t0 = time.monotonic()
-        path.write_text(broken(good))
-        within(
-            2.0,
-            f"the controller to report {name}",
-            partial(_logged_since, log, offset, "configStale"),
-            since=t0,
-        )
-        assert _logged_since(log, offset, reported)
-        validate = cli("validate", str(lab.manifests))
-        assert validate.returncode == 1, validate.stdout + validate.stderr
-        assert reported in validate.stdout
-        _unchanged_for(lab, arp, 3.0, state=state)
-        path.write_text(good)
+        path.write_text(broken(good))  # in place, as an editor may: truncate, then write
+        try:
+            within(
+                2.0,
+                f"the controller to report {name}",
+                partial(_logged_since, log, offset, "configStale"),
+                since=t0,
+            )
+            assert _logged_since(log, offset, reported)
+            validate = cli("validate", str(lab.manifests))
+            assert validate.returncode == 1, validate.stdout + validate.stderr
+            assert reported in validate.stdout
+            _unchanged_for(lab, arp, 3.0, state=state)
+        finally:
+            path.write_text(good)  # a failure here must not break the tests after it
         _unchanged_for(lab, arp, 1.0, state=state)
 
 
@@ -265,10 +267,12 @@ def test_bgp_withdraw(lab: LabConfig, arp: client.Arp, tmp_path: Path) -> None:
     shutil.copy(path, saved)
     t0 = time.monotonic()
     path.unlink()
-    within(5.0, "the route withdrawn", lambda: not router.next_hops(lab, prefix), since=t0)
-    assert observe.service(lab, API) is None
-    assert not client.get(lab.client, vip, timeout=0.5).ok
-    shutil.copy(saved, path)
+    try:
+        within(5.0, "the route withdrawn", lambda: not router.next_hops(lab, prefix), since=t0)
+        assert observe.service(lab, API) is None
+        assert not client.get(lab.client, vip, timeout=0.5).ok
+    finally:
+        shutil.copy(saved, path)
     converged(lab)
     (again,) = service(lab, API).ips
     assert router.next_hop_nodes(lab, f"{again}/32") == ["n1", "n2", "n3"]

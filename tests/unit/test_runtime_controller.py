@@ -1,11 +1,15 @@
 """The standalone controller over real files: it records IPs and homes, a restarted
 controller moves nothing, an invalid edit freezes the last good config (no IP withdrawn or
-moved), and a deleted Service frees its record."""
+moved), a deleted Service frees its record, and the loop looks again as soon as a settling
+edit is due."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 from orchestrator.runtime.controller import Controller
@@ -26,7 +30,7 @@ def setup(tmp_path: Path) -> tuple[Path, StateDir]:
 
 
 def controller(src: Path, state: StateDir) -> Controller:
-    return Controller(ManifestSource(src, state), state)
+    return Controller(ManifestSource(src, state, settle=0), state)
 
 
 def record(state: StateDir) -> dict[str, object]:
@@ -87,3 +91,40 @@ def test_metrics_use_metallb_names(tmp_path: Path) -> None:
     (src / "class.yaml").write_text((src / "class.yaml").read_text().replace("-192.168.2.150", "x"))
     ctl.reconcile(now=0.1)
     assert get("metallb_k8s_client_config_stale_bool") == 1
+
+
+class FirstWait:
+    """A Waker (the loop's port) that records the loop's first timeout and ends the loop."""
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
+        self.timeouts: list[float] = []
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait(self, timeout: float) -> bool:
+        self.timeouts.append(timeout)
+        self.done.set()
+        return False
+
+
+def test_loop_looks_again_when_a_settling_edit_is_due_not_a_tick_later(tmp_path: Path) -> None:
+    src, state = setup(tmp_path)
+    (src / "class.yaml").write_text((src / "class.yaml").read_text())  # just saved: settling
+    ctl = Controller(ManifestSource(src, state, settle=0.3), state)
+    stop = threading.Event()
+    waker = FirstWait(stop)
+    ctl.run(stop, waker, tick=5.0)
+    assert 0 < waker.timeouts[0] <= 0.3
+    assert not (state.services / "demo").exists()  # nothing read yet, nothing written
+    old = time.time_ns() - 10**10
+    for p in (src, *src.iterdir()):
+        os.utime(p, ns=(old, old))
+    stop.clear()
+    ctl.run(stop, waker, tick=5.0)
+    assert waker.timeouts[1] == 5.0
+    assert len(record(state)["ingress"]) == 3  # type: ignore[arg-type]

@@ -7,10 +7,12 @@ Matrix:
   rename onto a visible name do;
 - a real ``Watcher``: reading the watched files does not wake it (before the fix every
   reconcile woke itself and every process spun at 100 % CPU), writing does;
-- ``wait`` returns only when an in-place save (truncate, then write) is complete, but lease
-  renewals (never quiet with many nodes) do not hold it back;
 - ``ManifestSource`` parses the YAML again only when a file changed, and always while a file
-  is younger than the racy window.
+  is younger than the racy window;
+- an edit is read only once the manifests have been quiet for ``settle``: a real in-place
+  save (truncate, pause, write) is never seen half done, a deletion waits too, the first
+  read waits (``snapshot=None``), ``retry_in`` says when to look again, and a directory
+  that never goes quiet is read anyway after ``settle_max``.
 """
 
 from __future__ import annotations
@@ -80,26 +82,6 @@ def test_reading_does_not_wake_writing_does(watched: tuple[Path, Watcher]) -> No
         watcher.stop()
 
 
-def test_wait_returns_after_an_in_place_save_completes(watched: tuple[Path, Watcher]) -> None:
-    directory, watcher = watched
-    path = directory / "a.yaml"
-
-    def save() -> None:
-        with open(path, "w") as f:  # truncate: an empty file is visible now
-            f.flush()
-            time.sleep(0.02)
-            f.write(SERVICE)
-
-    try:
-        writer = threading.Thread(target=save)
-        writer.start()
-        assert watcher.wait(2.0, settle=0.2) is True
-        writer.join()
-        assert path.read_text() == SERVICE
-    finally:
-        watcher.stop()
-
-
 def test_yaml_is_parsed_again_only_after_a_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,7 +96,7 @@ def test_yaml_is_parsed_again_only_after_a_change(
         return load_directory(directory)
 
     monkeypatch.setattr(source, "load_directory", counting)
-    src = ManifestSource(manifests, StateDir(tmp_path / "state"))
+    src = ManifestSource(manifests, StateDir(tmp_path / "state"), settle=0)
     src.load()
     src.load()
     assert len(calls) == 2  # the file is younger than the racy window: always re-read
@@ -131,28 +113,78 @@ def test_yaml_is_parsed_again_only_after_a_change(
     assert [s.name for s in loaded.snapshot.services] == ["api"]
 
 
-def test_lease_renewals_do_not_delay_the_wake_up(tmp_path: Path) -> None:
-    leases = tmp_path / "leases"
-    leases.mkdir()
-    watcher = Watcher(tmp_path, fast=(leases,))
-    watcher.start()
-    stop = threading.Event()
+def _names(loaded: source.Loaded) -> list[str] | None:
+    return None if loaded.snapshot is None else [s.name for s in loaded.snapshot.services]
 
-    def renew() -> None:  # many nodes: a renewal every 10 ms, never quiet
-        n = 0
-        while not stop.is_set():
-            n += 1
-            (leases / "n1.json").write_text(str(n))
-            time.sleep(0.01)
 
-    writer = threading.Thread(target=renew)
+def _age(*paths: Path, seconds: float = 10.0) -> None:
+    old = time.time_ns() - int(seconds * 1e9)
+    for p in paths:
+        os.utime(p, ns=(old, old))
+
+
+def test_an_in_place_save_is_never_read_half_done(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(SERVICE)
+    state = StateDir(tmp_path / ".state")
+    _age(path, tmp_path)
+    src = ManifestSource(tmp_path, state, settle=0.2)
+    assert _names(src.load()) == ["web"]
+    saved = threading.Event()
+
+    def save() -> None:
+        with open(path, "w") as f:  # truncated: an empty file is visible from here on
+            f.flush()
+            time.sleep(0.1)
+            f.write(SERVICE.replace("web", "api"))
+        saved.set()
+
+    writer = threading.Thread(target=save)
+    writer.start()
+    seen: list[list[str] | None] = []
     try:
-        time.sleep(0.1)
-        writer.start()
-        start = time.monotonic()
-        assert watcher.wait(2.0, settle=0.2, settle_max=1.0) is True
-        assert time.monotonic() - start < 0.15
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and not (saved.is_set() and seen[-1] == ["api"]):
+            seen.append(_names(src.load()))
+            time.sleep(0.005)
     finally:
-        stop.set()
         writer.join()
-        watcher.stop()
+    assert seen[-1] == ["api"]
+    assert {tuple(names or ()) for names in seen} == {("web",), ("api",)}, "read half done"
+
+
+def test_a_deletion_settles_too_and_retry_in_says_when(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(SERVICE)
+    (tmp_path / "b.yaml").write_text(SERVICE.replace("web", "api"))
+    state = StateDir(tmp_path / ".state")
+    _age(tmp_path / "a.yaml", tmp_path / "b.yaml", tmp_path)
+    now = time.time_ns()
+    src = ManifestSource(tmp_path, state, settle=1.0, clock=lambda: now)
+    assert _names(src.load()) == ["api", "web"]
+    (tmp_path / "b.yaml").unlink()  # the directory's mtime is now
+    now = time.time_ns() + 400_000_000
+    held = src.load()
+    assert _names(held) == ["api", "web"]
+    assert held.retry_in is not None and 0.5 < held.retry_in <= 0.6
+    now += 700_000_000
+    settled = src.load()
+    assert (_names(settled), settled.retry_in) == (["web"], None)
+
+
+def test_the_first_read_waits_for_quiet(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(SERVICE)
+    now = time.time_ns()
+    src = ManifestSource(tmp_path, StateDir(tmp_path / ".state"), settle=1.0, clock=lambda: now)
+    first = src.load()
+    assert (first.snapshot, first.stale, first.problems) == (None, False, ())
+    assert first.retry_in is not None and 0.9 < first.retry_in <= 1.0
+    now += 2_000_000_000
+    assert _names(src.load()) == ["web"]
+
+
+def test_a_directory_never_quiet_is_read_after_settle_max(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(SERVICE)
+    src = ManifestSource(tmp_path, StateDir(tmp_path / ".state"), settle=60.0, settle_max=0.1)
+    assert src.load().snapshot is None
+    time.sleep(0.15)
+    assert _names(src.load()) == ["web"]

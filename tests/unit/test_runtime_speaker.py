@@ -33,9 +33,11 @@ def cluster(tmp_path: Path) -> tuple[StateDir, dict[str, Speaker], dict[str, Rec
     state = StateDir(tmp_path / "state")
     for n in NODES:
         state.renew_lease(n, duration=2.0, counter=1)
-    Controller(ManifestSource(src, state), state).reconcile(now=0.0)
+    Controller(ManifestSource(src, state, settle=0), state).reconcile(now=0.0)
     ports = {n: Recorder() for n in NODES}
-    speakers = {n: Speaker(n, ManifestSource(src, state), state, l2=ports[n]) for n in NODES}
+    speakers = {
+        n: Speaker(n, ManifestSource(src, state, settle=0), state, l2=ports[n]) for n in NODES
+    }
     return state, speakers, ports
 
 
