@@ -26,7 +26,8 @@ def test_peer_defaults() -> None:
     (p,) = s.config.bgp_peers
     assert (p.my_asn, p.peer_asn, p.peer_port) == (64513, 64512, 179)
     assert p.peer_address == ip_address("198.51.100.1")
-    assert p.hold_time is None and p.keepalive_time is None and p.password is None
+    assert (p.hold_time, p.keepalive_time) == (90.0, 30.0)  # MetalLB v0.14.8 in every mode
+    assert p.password is None
 
 
 def test_peer_all_fields() -> None:

@@ -6,8 +6,9 @@ Rules, from MetalLB's ``peerFromCR``/``parseTimers`` and the CRD schema:
   of ``peerAddress`` / ``interface`` (unnumbered BGP);
 * ``peerPort`` 1..16384, default 179;
 * ``holdTime`` 0 or at least 3s; with only a hold time, keepalive = hold/3; with only a
-  keepalive, hold = 3 x keepalive; keepalive must not exceed hold. Both unset leaves the
-  daemon default (None). FRR takes whole seconds up to 65535;
+  keepalive, hold = 3 x keepalive; keepalive must not exceed hold. Both unset: hold 90s,
+  keepalive 30s, MetalLB v0.14.8's default in every mode (the version Deckhouse ships; FRR's
+  own default would be 180s). FRR takes whole seconds up to 65535;
 * ``connectTime`` whole seconds, 1..65535;
 * ``password`` and ``passwordSecret`` are mutually exclusive; the Secret is resolved now.
   Either way the password is checked against the strict password pattern and its text
@@ -37,6 +38,8 @@ from orchestrator.core.parse.secrets import SecretError
 ASN_MAX = 2**32 - 1
 PORT_MAX = 16384
 TIMER_MAX = 65535.0
+#: MetalLB v0.14.8 (what Deckhouse runs) sets this hold time on every session by default.
+DEFAULT_HOLD_TIME = 90.0
 
 _FIELDS = (
     "myASN",
@@ -97,7 +100,7 @@ def timers(
     """Apply MetalLB's hold/keepalive rules; each argument is (path, seconds or None)."""
     (hold_path, hold_s), (keep_path, keep_s) = hold, keepalive
     if hold_s is None and keep_s is None:
-        return None, None
+        return DEFAULT_HOLD_TIME, DEFAULT_HOLD_TIME / 3
     if hold_s is None:
         assert keep_s is not None
         hold_s, hold_path = 3 * keep_s, keep_path  # derived: blame the field that was set
