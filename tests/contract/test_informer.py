@@ -3,7 +3,8 @@
 - list fills the cache (items stamped with kind/apiVersion), sets ``synced`` and ``changed``;
 - ADDED / MODIFIED / DELETED watch events update the cache and set ``changed``;
 - a watch from a compacted version gets 410 Gone in the stream: the informer relists and the
-  cache ends correct, including a deletion it never saw as an event;
+  cache ends correct, including a deletion it never saw as an event; an object the relist
+  did not change stays the same object (``shared``);
 - a failing API server (500) is retried with backoff until the list succeeds;
 - a kind that is not served (404: CRD not installed) counts as synced and empty.
 """
@@ -74,11 +75,13 @@ def test_gone_triggers_relist_and_cache_ends_correct(
 ) -> None:
     api.apply("services", service("keep"))
     api.apply("services", service("drop"))
+    api.apply("services", service("same"))
     errors: list[str] = []
     inf = running.start(
         Informer(kube, SERVICE, timeout_seconds=2, on_error=lambda r, e: errors.append(str(e)))
     )
     assert inf.synced.wait(5)
+    before = {o["metadata"]["name"]: o for o in inf.shared()}
 
     # Hold the next watch request while the world changes and history is compacted: it then
     # asks for a version older than the compaction and must get 410 Gone.
@@ -102,8 +105,11 @@ def test_gone_triggers_relist_and_cache_ends_correct(
     release.set()
 
     wait_for(lambda: inf.relists >= 1, what="relist after 410")
-    wait_for(lambda: sorted(o["metadata"]["name"] for o in inf.items()) == ["keep", "new"])
+    wait_for(lambda: sorted(o["metadata"]["name"] for o in inf.items()) == ["keep", "new", "same"])
     assert (inf.get("demo/keep") or {})["metadata"]["annotations"] == {"changed": "yes"}
+    # the relist kept the unchanged object itself (ParseMemo reuses its parse), not the changed
+    after = {o["metadata"]["name"]: o for o in inf.shared()}
+    assert after["same"] is before["same"] and after["keep"] is not before["keep"]
     # and it watches again from the relisted version
     api.apply("services", service("after"))
     wait_for(lambda: inf.get("demo/after") is not None, what="event after relist")

@@ -5,7 +5,9 @@
   ``StatusRecord.to_dict`` shape;
 - an invalid pool/class does not replace the running config: the last good one is used and
   marked stale; a Service edit still shows through;
-- before every informer has listed once there is no snapshot.
+- before every informer has listed once there is no snapshot;
+- after one Service edit, only that Service is parsed again (``ParseMemo``), and the result
+  equals a parse of the same objects from scratch.
 """
 
 from __future__ import annotations
@@ -112,4 +114,44 @@ def test_invalid_config_keeps_last_good(api: ApiServer, informers: Informers) ->
     loaded = source.load()
     assert loaded.stale and any("addressPool" in str(p) for p in loaded.problems)
     fresh = [edited if d["kind"] == "Service" else d for d in docs]
+    assert loaded.snapshot == parse_snapshot([(ref(d), d) for d in fresh])
+
+
+def test_one_service_edit_parses_one_service(api: ApiServer, informers: Informers) -> None:
+    docs = seed()
+    extra = []
+    for i in range(20):
+        svc = copy.deepcopy(next(d for d in docs if d["kind"] == "Service"))
+        svc["metadata"]["name"] = f"web-{i}"
+        extra.append(svc)
+    docs.extend(extra)
+    for d in docs:
+        api.apply(PLURALS[d["kind"]], d)
+    source = KubeSource(informers)
+    informers.start()
+    assert informers.wait_synced(5)
+    wait_for(lambda: len(source.documents()) == len(docs), what="all objects cached")
+    source.load()
+    leaves = sum(1 for d in docs if d["kind"] in ("Service", "EndpointSlice"))
+    assert (source.memo.hits, source.memo.misses) == (0, leaves)
+
+    edited = copy.deepcopy(extra[7])
+    edited["metadata"]["annotations"][
+        "network.deckhouse.io/l2-load-balancer-external-ips-count"
+    ] = "2"
+    api.apply("services", edited)
+    wait_for(
+        lambda: any(
+            d[1]["metadata"]["name"] == "web-7"
+            and d[1]["metadata"]["annotations"].get(
+                "network.deckhouse.io/l2-load-balancer-external-ips-count"
+            )
+            == "2"
+            for d in source.documents()
+        ),
+        what="the edit cached",
+    )
+    loaded = source.load()
+    assert (source.memo.hits, source.memo.misses) == (leaves - 1, leaves + 1)
+    fresh = [edited if d is extra[7] else d for d in docs]
     assert loaded.snapshot == parse_snapshot([(ref(d), d) for d in fresh])

@@ -74,6 +74,16 @@ class Informer:
         with self._lock:
             return [copy.deepcopy(self._cache[k]) for k in sorted(self._cache)]
 
+    def shared(self) -> list[Mapping[str, Any]]:
+        """The cached objects themselves, ordered by key, without a copy: **read only**.
+
+        An event *replaces* an object in the cache, never changes it in place, so an object
+        returned here never changes, and the same object comes back until the server sends a
+        new version. That lets the source skip parsing unchanged Services (``ParseMemo``
+        compares identity); a deep copy of 10,000 Services cost ~0.15 s per reconcile."""
+        with self._lock:
+            return [self._cache[k] for k in sorted(self._cache)]
+
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             obj = self._cache.get(key)
@@ -131,6 +141,11 @@ class Informer:
         fresh = {key_of(o): o for o in items}
         with self._lock:
             differs = fresh != self._cache
+            # an object the relist did not change stays the same object (see ``shared``)
+            for key, obj in fresh.items():
+                old = self._cache.get(key)
+                if old is not None and _version(old) == _version(obj) != "":
+                    fresh[key] = old
             self._cache = fresh
             self.resource_version = version
         if not first:
@@ -185,6 +200,10 @@ class Informer:
             if version:
                 self.resource_version = version
         self._notify()
+
+
+def _version(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 class Informers:

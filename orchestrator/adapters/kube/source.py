@@ -23,7 +23,10 @@ ignored with a warning: two would be "defined again", an error that freezes ever
 
 **Parse cache**: Lease renewals wake the loop every second but change no configuration;
 while the informers' ``generation`` (every kind but Leases) stands still, ``load`` returns
-its last result without parsing again.
+its last result without parsing again. When something did change, the documents are the
+informers' own objects (``Informer.shared``, no copy) and a ``ParseMemo`` reuses the parse
+of every Service and EndpointSlice that is still the same object: a change costs the config
+kinds plus the objects that changed, not the whole cluster.
 
 When frozen, only configuration (pools, classes, advertisements, peers, ModuleConfig,
 Secrets) comes from the last good set; Services, EndpointSlices, Nodes and Namespaces are the
@@ -52,7 +55,7 @@ from orchestrator.adapters.kube.resources import (
 from orchestrator.adapters.kube.status import OUR_CONDITIONS
 from orchestrator.core.errors import FieldError, Severity
 from orchestrator.core.model import Annotation
-from orchestrator.core.parse import parse_snapshot
+from orchestrator.core.parse import ParseMemo, parse_snapshot
 from orchestrator.core.parse.moduleconfig import MODULE
 from orchestrator.runtime.source import Loaded, blocking
 
@@ -77,6 +80,7 @@ class KubeSource:
         self.settings = settings  # "namespace/name" of the settings Secret
         self._last_good: list[Document] | None = None
         self._cached: tuple[int, Loaded] | None = None
+        self.memo = ParseMemo()
 
     def documents(self) -> list[Document]:
         """Every cached object as ``(Kind/ns/name, object)``, in a deterministic order."""
@@ -89,7 +93,7 @@ class KubeSource:
         for inf in self.informers.by_kind.values():
             if inf.resource.kind in MEMBERSHIP_KINDS:
                 continue
-            for o in inf.items():
+            for o in inf.shared():
                 ref = inf.resource.ref(o)
                 out.append((ref, o))
                 if inf.resource is SECRET and self.settings and key_of(o) == self.settings:
@@ -132,7 +136,7 @@ class KubeSource:
                 return Loaded(None, (), stale=True)
             return self._stale(self._last_good, ())
         documents, read_problems = self._documents()
-        snapshot = parse_snapshot(documents)
+        snapshot = parse_snapshot(documents, self.memo)
         problems = (*read_problems, *snapshot.problems)
         statuses = recorded_statuses(documents)
         if not blocking(problems):
@@ -148,7 +152,7 @@ class KubeSource:
         # ones), EndpointSlices, Nodes and Namespaces are facts, not config someone typed.
         current = [d for d in self._documents()[0] if d[1].get("kind") in LIVE_KINDS]
         frozen = [d for d in documents if d[1].get("kind") not in LIVE_KINDS]
-        good = parse_snapshot([*frozen, *current])
+        good = parse_snapshot([*frozen, *current], self.memo)
         return Loaded(good, tuple(problems), stale=True, statuses=recorded_statuses(current))
 
 

@@ -13,6 +13,7 @@ span objects, and ``snapshot`` tying them together. See ``docs/manifests.md`` fo
 view of every rule.
 """
 
+from orchestrator.core.parse.leaves import ParseMemo
 from orchestrator.core.parse.snapshot import parse_snapshot
 
-__all__ = ["parse_snapshot"]
+__all__ = ["ParseMemo", "parse_snapshot"]

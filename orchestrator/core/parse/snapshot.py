@@ -11,7 +11,9 @@ parsed in dependency order:
    advertisements; then the ``l2-default`` class of a version-1 ModuleConfig, which must
    know every MetalLoadBalancerClass;
 4. the cross-object rules (``crosscheck``);
-5. Services and EndpointSlices, which do not depend on config validity.
+5. Services and EndpointSlices, which do not depend on config validity: they are parsed
+   during step 1, each on its own, and reused from a ``ParseMemo`` while unchanged
+   (``leaves``).
 
 Only config objects with no error reach ``ClusterConfig``; Services are always kept, with
 their own errors attached. ``problems`` holds every error and warning, sorted by object and
@@ -29,16 +31,16 @@ from orchestrator.core.model import ClusterConfig, ClusterSnapshot, Service
 from orchestrator.core.parse.advertisements import parse_bgp_advertisement, parse_l2_advertisement
 from orchestrator.core.parse.bfd import parse_bfd_profile
 from orchestrator.core.parse.classes import parse_class
-from orchestrator.core.parse.cluster import parse_endpoint_slice, parse_namespace, parse_node
+from orchestrator.core.parse.cluster import parse_namespace, parse_node
 from orchestrator.core.parse.communities import parse_community_cr
 from orchestrator.core.parse.crosscheck import check_all
 from orchestrator.core.parse.documents import Doc, read_document, spec_of
 from orchestrator.core.parse.drafts import Draft, Item
 from orchestrator.core.parse.fields import Fields, is_mapping
+from orchestrator.core.parse.leaves import Leaf, ParseMemo, is_leaf, parse_leaf
 from orchestrator.core.parse.moduleconfig import DEFAULT_CLASS, parse_module_config
 from orchestrator.core.parse.peers import parse_bgp_peer
 from orchestrator.core.parse.pools import parse_ip_address_pool, parse_legacy_address_pool
-from orchestrator.core.parse.services import parse_service
 
 ConfigParser = Callable[[Doc, Fields, Draft], None]
 
@@ -68,27 +70,54 @@ def expand(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> Iterator[tuple[str,
 
 
 def identify(
-    docs: Sequence[tuple[str, Mapping[str, Any]]], sink: list[FieldError]
-) -> dict[str, list[tuple[Doc, Errors]]]:
+    docs: Sequence[tuple[str, Mapping[str, Any]]],
+    sink: list[FieldError],
+    memo: ParseMemo | None = None,
+) -> tuple[dict[str, list[tuple[Doc, Errors]]], list[Leaf]]:
+    """Config documents by kind, and the Services and EndpointSlices already parsed."""
     by_kind: dict[str, list[tuple[Doc, Errors]]] = {}
+    leaves: list[Leaf] = []
     seen: dict[str, Doc] = {}
     for source, raw in expand(docs):
+        if is_leaf(raw):
+            assert isinstance(raw, Mapping)
+            leaf = memo.leaf(source, raw) if memo is not None else parse_leaf(source, raw)
+            sink.extend(leaf.read)
+            if leaf.doc is None:
+                continue
+            first = seen.setdefault(leaf.doc.ref, leaf.doc)
+            if first is not leaf.doc:
+                sink.append(FieldError(leaf.doc.ref, "", _again(first)))
+                continue
+            sink.extend(leaf.parsed)
+            leaves.append(leaf)
+            continue
         found = read_document(source, raw, sink)
         if found is None:
             continue
         doc, errs = found
         if doc.ref in seen:
-            errs.add("", f"defined again (first in {seen[doc.ref].source}); ignored")
+            errs.add("", _again(seen[doc.ref]))
             continue
         seen[doc.ref] = doc
         by_kind.setdefault(doc.kind, []).append(found)
-    return by_kind
+    if memo is not None:
+        memo.done()
+    return by_kind, leaves
 
 
-def parse_snapshot(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> ClusterSnapshot:
-    """Parse and validate every document; see the module docstring for the rules."""
+def _again(first: Doc) -> str:
+    return f"defined again (first in {first.source}); ignored"
+
+
+def parse_snapshot(
+    docs: Sequence[tuple[str, Mapping[str, Any]]], memo: ParseMemo | None = None
+) -> ClusterSnapshot:
+    """Parse and validate every document; see the module docstring for the rules. With
+    ``memo``, Services and EndpointSlices passed again as the same objects are not parsed
+    again (``leaves``)."""
     sink: list[FieldError] = []
-    by_kind = identify(docs, sink)
+    by_kind, leaves = identify(docs, sink, memo)
     draft = Draft(sink)
     for doc, _ in by_kind.get("Secret", []):
         draft.secrets.add(doc)
@@ -108,17 +137,15 @@ def parse_snapshot(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> ClusterSnap
     settle_default_class(draft)
     check_all(draft)
 
-    services = [parse_service(doc, errs) for doc, errs in by_kind.get("Service", [])]
-    slices = [parse_endpoint_slice(doc, errs) for doc, errs in by_kind.get("EndpointSlice", [])]
+    services = [leaf.service for leaf in leaves if leaf.service is not None]
+    slices = [leaf.endpoint_slice for leaf in leaves if leaf.endpoint_slice is not None]
     problems = sorted(sink, key=lambda e: (e.obj, e.path, e.severity != Severity.ERROR, e.message))
     return ClusterSnapshot(
         config=build_config(draft),
         services=tuple(attach_errors(sorted(services, key=lambda s: s.key), problems)),
         nodes=dict(sorted(draft.nodes.items())),
         namespaces=dict(sorted(namespaces.items())),
-        endpoint_slices=tuple(
-            sorted((s for s in slices if s is not None), key=lambda s: (s.namespace, s.name))
-        ),
+        endpoint_slices=tuple(sorted(slices, key=lambda s: (s.namespace, s.name))),
         problems=tuple(problems),
     )
 
