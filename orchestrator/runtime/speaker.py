@@ -73,6 +73,7 @@ class Speaker:
         self.events = events
         self.announced = announced
         self._reported: tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] | None = None
+        self._failed: set[IPAddress] = set()  # L2 IPs whose interfaces this node lacks
         self.source = source
         self.state = state
         self.l2 = l2
@@ -117,8 +118,9 @@ class Speaker:
         wanted = intent.interfaces_by_ip()
         if self.l2 is not None and wanted != self.current.l2:
             self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})
+        self._announce_failed(intent.announcements)
         service_of = {a.ip: a.service for a in intent.announcements}
-        for ip in wanted.keys() - self.current.l2.keys():
+        for ip in wanted.keys() - self.current.l2.keys() - self._failed:
             service = service_of[ip]
             self.log(
                 "nodeAssigned",
@@ -154,10 +156,13 @@ class Speaker:
         """Per Service: the L2 interfaces and BGP peers; Events for newly announced ones."""
         # "every interface" is reported as the links the announcer answers on now, when it
         # can tell (the real Announcer's ``links``)
-        everywhere = tuple(sorted(getattr(self.l2, "links", ())))
+        everywhere = self._links()
         by_service: dict[str, set[str]] = {}
         for a in l2:
-            by_service.setdefault(a.service, set()).update(a.interfaces or everywhere)
+            if a.ip in self._failed:
+                continue
+            usable = set(a.interfaces) & set(everywhere) if everywhere else set(a.interfaces)
+            by_service.setdefault(a.service, set()).update(usable or everywhere)
         l2_map = {svc: tuple(sorted(ifs)) for svc, ifs in by_service.items()}
         peers: dict[str, set[str]] = {}
         for p in bgp.prefixes if bgp is not None else ():
@@ -175,6 +180,27 @@ class Speaker:
         if self.announced is not None:
             self.announced.report(l2_map, bgp_map)
         self._reported = (l2_map, bgp_map)
+
+    def _links(self) -> tuple[str, ...]:
+        """The links the announcer answers on now, when it can tell (the real Announcer)."""
+        return tuple(sorted(getattr(self.l2, "links", ())))
+
+    def _announce_failed(self, l2: Iterable[Announcement]) -> None:
+        """As MetalLB: interfaces take no part in choosing the node, so the chosen node may
+        have none of an IP's interfaces (up). Then the IP is not answered here; a warning
+        Event and log line say so when it starts, and again only after it recovered."""
+        links = set(self._links())
+        failed = {a.ip: a for a in l2 if links and a.interfaces and not links & set(a.interfaces)}
+        for ip in sorted(failed.keys() - self._failed, key=lambda i: (i.version, i)):
+            a = failed[ip]
+            msg = (
+                f"node {self.node!r} has none of the interfaces {', '.join(a.interfaces)} up "
+                f"for {ip}: not announced"
+            )
+            self.log("announceFailed", level="warning", service=a.service, ip=ip, msg=msg)
+            if self.events is not None:
+                self.events.event(a.service, "announceFailed", msg, warning=True)
+        self._failed = set(failed)
 
     def _announced(
         self,

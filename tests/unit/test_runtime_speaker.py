@@ -110,3 +110,61 @@ def test_announced_metric_follows_the_node(tmp_path: Path) -> None:
     state.release_lease(node)  # no longer live: it must stop announcing
     speakers[node].reconcile(now=0.6)
     assert get("metallb_speaker_announced", labels) is None
+
+
+class Links(Recorder):
+    """An L2 port that also tells which links it answers on, as the real Announcer does."""
+
+    def __init__(self, *links: str) -> None:
+        super().__init__()
+        self.links = links
+
+
+class Events:
+    def __init__(self) -> None:
+        self.posted: list[tuple[str, str, str, bool]] = []
+
+    def event(self, service: str, reason: str, message: str, *, warning: bool = False) -> None:
+        self.posted.append((service, reason, message, warning))
+
+
+class Report:
+    def __init__(self) -> None:
+        self.l2: Mapping[str, tuple[str, ...]] = {}
+
+    def report(self, l2: Mapping[str, tuple[str, ...]], bgp: Mapping[str, tuple[str, ...]]) -> None:
+        self.l2 = l2
+
+
+def test_a_node_without_the_class_interfaces_posts_announce_failed(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(SEED, src)
+    cls = src / "class.yaml"
+    cls.write_text(
+        cls.read_text().replace("  type: L2\n", "  type: L2\n  l2:\n    interfaces: [eth1]\n")
+    )
+    state = StateDir(tmp_path / "state")
+    state.renew_lease("frontend-1", duration=2.0, counter=1)
+    Controller(ManifestSource(src, state, settle=0), state).reconcile(now=0.0)
+    port, events, report = Links("eth0"), Events(), Report()
+    speaker = Speaker(
+        "frontend-1",
+        ManifestSource(src, state, settle=0),
+        state,
+        l2=port,
+        events=events,
+        announced=report,
+    )
+    speaker.reconcile(now=0.5)
+    speaker.reconcile(now=0.6)
+    ips = sorted(homes(state))
+    assert [(e[1], e[3]) for e in events.posted] == [("announceFailed", True)] * len(ips)
+    assert "node 'frontend-1' has none of the interfaces eth1 up for" in events.posted[0][2]
+    assert report.l2 == {}  # no ServiceL2Status claims an interface this node lacks
+    port.links = ("eth0", "eth1")  # the interface comes up
+    speaker.reconcile(now=0.7)
+    assert report.l2 == {"demo/web": ("eth1",)}
+    assert [e[1] for e in events.posted[len(ips) :]] == ["nodeAssigned"]
+    port.links = ("eth0",)  # and goes away again: reported again
+    speaker.reconcile(now=0.8)
+    assert [e[1] for e in events.posted].count("announceFailed") == 2 * len(ips)
