@@ -9,6 +9,11 @@ it allocates), so a restart moves no IP.
 Only differences are written: a Service whose record is unchanged is not touched, so the
 speakers' watchers stay quiet in steady state. Events are logged once per change of text,
 not on every pass.
+
+Every lease renewal of every node wakes the loop. A pass that wrote nothing is a fixed
+point: while the source returns the very same snapshot, the live nodes are the same and
+the allocator is the same object, ``plan`` would decide the same again, so the pass stops
+there (``_settled``). With 10,000 Services a plan costs ~0.5 s.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from prometheus_client import CollectorRegistry
 
 from orchestrator.core.allocator import Allocator
 from orchestrator.core.membership import LeaseTracker
+from orchestrator.core.model import ClusterSnapshot
 from orchestrator.core.placement import Homes
 from orchestrator.core.plan import plan
 from orchestrator.core.status import desired_status
@@ -52,6 +58,8 @@ class Controller:
         self._reported: dict[str, str] = {}
         self._problems: tuple[str, ...] = ()
         self._deprecated: set[tuple[str, str]] = set()
+        #: inputs of the last pass, if it wrote nothing: the same inputs decide the same
+        self._settled: tuple[ClusterSnapshot, frozenset[str], Allocator] | None = None
         self.retry_in: float | None = None  # the source asked to be read again this soon
         self.registry = registry or CollectorRegistry()
         self._config_metrics = ConfigMetrics(self.registry)
@@ -68,6 +76,15 @@ class Controller:
             return 0
         snapshot = loaded.snapshot
         live = self.tracker.observe(self.state.read_leases(), now)
+        settled, self._settled = self._settled, None
+        if (
+            settled is not None
+            and settled[0] is snapshot
+            and settled[1] == live
+            and settled[2] is self.allocator
+        ):
+            self._settled = settled
+            return 0
         result = plan(
             snapshot, allocator=self.allocator, live_nodes=live, previous_homes=self.homes
         )
@@ -105,6 +122,8 @@ class Controller:
                 self.state.delete_status(key)
                 writes += 1
                 self.log("serviceDeleted", service=key)
+        if writes == 0:
+            self._settled = (snapshot, live, self.allocator)
         return writes
 
     def run(

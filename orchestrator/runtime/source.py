@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,7 @@ class ManifestSource:
         self._files: FilesLoaded | None = None
         self._files_key: object = None
         self._held_since: float | None = None
+        self._loaded: tuple[FilesLoaded, Mapping[str, Any], Loaded] | None = None
 
     def _settling(self) -> float | None:
         """Seconds until the manifests have been quiet for ``settle``; None: read them now."""
@@ -158,6 +159,16 @@ class ManifestSource:
             return Loaded(None, statuses=statuses, retry_in=retry_in)
         # while an edit settles, the previous read stands
         files = self._files if retry_in is not None and self._files is not None else self._read()
+        if self._loaded is not None and self._loaded[0] is files and self._loaded[1] == statuses:
+            # nothing read changed: the same result, so consumers may skip their work too
+            return replace(self._loaded[2], retry_in=retry_in)
+        loaded = self._parse(files, statuses, retry_in)
+        self._loaded = (files, statuses, loaded)
+        return loaded
+
+    def _parse(
+        self, files: FilesLoaded, statuses: Mapping[str, Mapping[str, Any]], retry_in: float | None
+    ) -> Loaded:
         snapshot = parse_snapshot(overlay(files.documents, statuses))
         problems = (*files.problems, *snapshot.problems)
         if not blocking(problems):

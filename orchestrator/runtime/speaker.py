@@ -14,6 +14,11 @@ Two threads:
 
 Ports keep this loop independent of the wire: ``L2Port`` (the announcer) and
 ``RoutingBackend`` (FRR or GoBGP); either may be absent.
+
+Every lease renewal of every node wakes the loop, but most change neither the snapshot nor
+the set of live nodes; the intent is a pure function of those two, so it is computed again
+only when one of them changed (``_intents``). With 10,000 Services a pass cost ~0.4 s, and
+with N nodes there are N renewals a second.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from orchestrator.core.assignments import assignments_from_status
 from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
 from orchestrator.core.l2intent import Announcement, l2_announcements
 from orchestrator.core.membership import LeaseTracker
-from orchestrator.core.model import Assignment, IPAddress, IPNetwork
+from orchestrator.core.model import Assignment, ClusterSnapshot, IPAddress, IPNetwork
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
 from orchestrator.runtime.ports import AnnouncedReport, EventSink, Source, Store, Waker
@@ -42,6 +47,16 @@ class L2Port(Protocol):
 
 class RoutingBackend(Protocol):
     def apply(self, intent: NodeBGPIntent) -> object: ...
+
+
+@dataclass(frozen=True)
+class Intents:
+    """What one (snapshot, live nodes) pair means for this node."""
+
+    l2: tuple[Announcement, ...]
+    wanted: Mapping[IPAddress, tuple[str, ...]]  # IP -> interfaces (empty: all)
+    bgp: NodeBGPIntent | None
+    metrics: tuple[tuple[str, str, str, str], ...]  # metallb_speaker_announced label sets
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ class Speaker:
         self.retry_in: float | None = None  # the source asked to be read again this soon
         self._counter = 0
         self._bgp_applied: NodeBGPIntent | None = None
+        self._computed: tuple[ClusterSnapshot, frozenset[str], Intents] | None = None
         self.registry = registry or CollectorRegistry()
         self._config_metrics = ConfigMetrics(self.registry)
         self._announced_metrics = SpeakerMetrics(self.registry)
@@ -111,15 +127,12 @@ class Speaker:
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
         if loaded.snapshot is None:
             return self.current
-        snapshot = loaded.snapshot
-        assignments = assignments_from_status(snapshot)
-        homes = {s.key: s.state.homes for s in snapshot.services if s.state.homes}
-        intent = l2_announcements(snapshot, assignments, homes, node=self.node, live_nodes=live)
-        wanted = intent.interfaces_by_ip()
+        computed = self._intents(loaded.snapshot, live)
+        wanted = computed.wanted
         if self.l2 is not None and wanted != self.current.l2:
             self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})
-        self._announce_failed(intent.announcements)
-        service_of = {a.ip: a.service for a in intent.announcements}
+        self._announce_failed(computed.l2)
+        service_of = {a.ip: a.service for a in computed.l2}
         for ip in wanted.keys() - self.current.l2.keys() - self._failed:
             service = service_of[ip]
             self.log(
@@ -132,25 +145,45 @@ class Speaker:
             )
         for ip in self.current.l2.keys() - wanted.keys():
             self.log("withdrawn", ip=ip, node=self.node, protocol="layer2")
-        bgp: NodeBGPIntent | None = None
-        if self.bgp is not None:
-            bgp = bgp_intent(snapshot, assignments, node=self.node, live_nodes=live)
-            if bgp != self._bgp_applied:
-                try:
-                    self.bgp.apply(bgp)
-                    self._bgp_applied = bgp
-                except Exception as e:  # transient or rejected: retried on the next pass
-                    self.log(
-                        "bgpApplyFailed",
-                        level="error",
-                        node=self.node,
-                        reason=type(e).__name__,
-                        msg=str(e),
-                    )
-        self._announced_metrics.publish(self._announced(intent.announcements, assignments, bgp))
-        self._report(intent.announcements, bgp)
+        bgp = computed.bgp
+        if self.bgp is not None and bgp is not None and bgp != self._bgp_applied:
+            try:
+                self.bgp.apply(bgp)
+                self._bgp_applied = bgp
+            except Exception as e:  # transient or rejected: retried on the next pass
+                self.log(
+                    "bgpApplyFailed",
+                    level="error",
+                    node=self.node,
+                    reason=type(e).__name__,
+                    msg=str(e),
+                )
+        self._announced_metrics.publish(computed.metrics)
+        self._report(computed.l2, bgp)
         self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)
         return self.current
+
+    def _intents(self, snapshot: ClusterSnapshot, live: frozenset[str]) -> Intents:
+        """This node's intent, computed again only for a new snapshot or live set (a source
+        returns the very same snapshot object while nothing it reads changed)."""
+        if self._computed is not None:
+            before, before_live, computed = self._computed
+            if before is snapshot and before_live == live:
+                return computed
+        assignments = assignments_from_status(snapshot)
+        homes = {s.key: s.state.homes for s in snapshot.services if s.state.homes}
+        intent = l2_announcements(snapshot, assignments, homes, node=self.node, live_nodes=live)
+        bgp = None
+        if self.bgp is not None:
+            bgp = bgp_intent(snapshot, assignments, node=self.node, live_nodes=live)
+        computed = Intents(
+            l2=tuple(intent.announcements),
+            wanted=intent.interfaces_by_ip(),
+            bgp=bgp,
+            metrics=tuple(self._announced(intent.announcements, assignments, bgp)),
+        )
+        self._computed = (snapshot, live, computed)
+        return computed
 
     def _report(self, l2: Iterable[Announcement], bgp: NodeBGPIntent | None) -> None:
         """Per Service: the L2 interfaces and BGP peers; Events for newly announced ones."""

@@ -1,7 +1,8 @@
 """The standalone controller over real files: it records IPs and homes, a restarted
 controller moves nothing, an invalid edit freezes the last good config (no IP withdrawn or
-moved), a deleted Service frees its record, and the loop looks again as soon as a settling
-edit is due."""
+moved), a deleted Service frees its record, the loop looks again as soon as a settling
+edit is due, and a pass that wrote nothing is not planned again for the same snapshot and
+live nodes (a failed write is still retried)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from orchestrator.core.plan import plan
+from orchestrator.core.status import StatusRecord
+from orchestrator.runtime import source as runtime_source
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.source import ManifestSource
 from orchestrator.runtime.state import StateDir
@@ -128,3 +135,49 @@ def test_loop_looks_again_when_a_settling_edit_is_due_not_a_tick_later(tmp_path:
     ctl.run(stop, waker, tick=5.0)
     assert waker.timeouts[1] == 5.0
     assert len(record(state)["ingress"]) == 3  # type: ignore[arg-type]
+
+
+class FailingOnce(StateDir):
+    """A store whose first status write fails, as an API conflict or outage would."""
+
+    failed = False
+
+    def write_status(self, key: str, record: StatusRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("disk full")
+        super().write_status(key, record)
+
+
+def test_a_failed_write_is_retried_with_nothing_else_changed(tmp_path: Path) -> None:
+    src, _ = setup(tmp_path)
+    state = FailingOnce(tmp_path / "state")
+    ctl = Controller(ManifestSource(src, state, settle=0), state)
+    with pytest.raises(OSError):
+        ctl.reconcile(now=0.0)
+    assert ctl.reconcile(now=0.1) == 1  # same files, same leases: still written
+    assert ctl.reconcile(now=0.2) == 0
+
+
+def test_a_pass_that_wrote_nothing_is_not_planned_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_source, "_RACY_NS", 0)  # the copied files are not "racy"
+    src, state = setup(tmp_path)
+    ctl = controller(src, state)
+    plans: list[object] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        plans.append(args)
+        return plan(*args, **kwargs)
+
+    monkeypatch.setattr("orchestrator.runtime.controller.plan", counting)
+    assert ctl.reconcile(now=0.0) == 1
+    assert ctl.reconcile(now=0.1) == 0  # the record it wrote is read back: a new snapshot
+    for n in NODES:  # renewals: leases change, the live set does not
+        state.renew_lease(n, duration=2.0, counter=2)
+    assert ctl.reconcile(now=0.2) == 0
+    assert len(plans) == 2
+    state.release_lease("frontend-2")  # the live set changes: planned again
+    ctl.reconcile(now=0.3)
+    assert len(plans) == 3

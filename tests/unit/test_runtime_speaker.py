@@ -1,6 +1,8 @@
 """The standalone speaker over real files with a recording L2 port: each node announces its
 home IP; when a node's lease goes stale its IP is taken over locally by exactly one other
-node, and the other IPs stay where they are; a released lease hands over at once."""
+node, and the other IPs stay where they are; a released lease hands over at once; a node
+lacking an IP's interfaces posts announceFailed; lease renewals that change neither the
+snapshot nor the live set do not compute the intent again."""
 
 from __future__ import annotations
 
@@ -8,8 +10,13 @@ import json
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from orchestrator.core.l2intent import l2_announcements
 from orchestrator.core.model import IPAddress
+from orchestrator.runtime import source as runtime_source
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.source import ManifestSource
 from orchestrator.runtime.speaker import Speaker
@@ -168,3 +175,29 @@ def test_a_node_without_the_class_interfaces_posts_announce_failed(tmp_path: Pat
     port.links = ("eth0",)  # and goes away again: reported again
     speaker.reconcile(now=0.8)
     assert [e[1] for e in events.posted].count("announceFailed") == 2 * len(ips)
+
+
+def test_intent_is_computed_again_only_for_a_new_snapshot_or_live_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_source, "_RACY_NS", 0)  # the copied files are not "racy"
+    state, speakers, ports = cluster(tmp_path)
+    calls: list[str] = []
+    real = l2_announcements
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["node"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("orchestrator.runtime.speaker.l2_announcements", counting)
+    speaker = speakers["frontend-1"]
+    speaker.reconcile(now=0.5)
+    for counter in (2, 3, 4):  # renewals: leases change, the live set does not
+        for n in NODES:
+            state.renew_lease(n, duration=2.0, counter=counter)
+        speaker.reconcile(now=0.5 + counter / 10)
+    assert calls == ["frontend-1"]
+    state.release_lease("frontend-2")  # a node gone: computed again, and it takes over
+    speaker.reconcile(now=1.0)
+    assert calls == ["frontend-1"] * 2
+    assert len(ports["frontend-1"].announced) == 2
