@@ -139,6 +139,7 @@ def test_one_service_edit_parses_one_service(api: ApiServer, informers: Informer
     edited["metadata"]["annotations"][
         "network.deckhouse.io/l2-load-balancer-external-ips-count"
     ] = "2"
+    edited["status"] = {"loadBalancer": {"ingress": [{"ip": "192.168.2.107"}]}}
     api.apply("services", edited)
     wait_for(
         lambda: any(
@@ -155,3 +156,7 @@ def test_one_service_edit_parses_one_service(api: ApiServer, informers: Informer
     assert (source.memo.hits, source.memo.misses) == (leaves - 1, leaves + 1)
     fresh = [edited if d is extra[7] else d for d in docs]
     assert loaded.snapshot == parse_snapshot([(ref(d), d) for d in fresh])
+    # statuses are kept per object too: the edited one is read again, the rest reused
+    assert loaded.statuses["demo/web-7"]["ingress"] == ["192.168.2.107"]
+    assert loaded.statuses["demo/web-6"]["ingress"] == ["192.168.2.100"]
+    assert len(loaded.statuses) == 21

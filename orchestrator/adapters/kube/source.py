@@ -81,6 +81,7 @@ class KubeSource:
         self._last_good: list[Document] | None = None
         self._cached: tuple[int, Loaded] | None = None
         self.memo = ParseMemo()
+        self.statuses = RecordedStatuses()
 
     def documents(self) -> list[Document]:
         """Every cached object as ``(Kind/ns/name, object)``, in a deterministic order."""
@@ -138,7 +139,7 @@ class KubeSource:
         documents, read_problems = self._documents()
         snapshot = parse_snapshot(documents, self.memo)
         problems = (*read_problems, *snapshot.problems)
-        statuses = recorded_statuses(documents)
+        statuses = self.statuses(documents)
         if not blocking(problems):
             self._last_good = documents
             return Loaded(snapshot, problems, stale=False, statuses=statuses)
@@ -153,7 +154,7 @@ class KubeSource:
         current = [d for d in self._documents()[0] if d[1].get("kind") in LIVE_KINDS]
         frozen = [d for d in documents if d[1].get("kind") not in LIVE_KINDS]
         good = parse_snapshot([*frozen, *current], self.memo)
-        return Loaded(good, tuple(problems), stale=True, statuses=recorded_statuses(current))
+        return Loaded(good, tuple(problems), stale=True, statuses=self.statuses(current))
 
 
 def _named(doc: Mapping[str, Any], name: str) -> bool:
@@ -179,31 +180,55 @@ def settings_documents(
     return list(loaded.documents), list(loaded.problems)
 
 
-def recorded_statuses(documents: list[Document]) -> dict[str, dict[str, Any]]:
+class RecordedStatuses:
     """``namespace/name`` -> what is recorded on the Service, in ``StatusRecord.to_dict``
-    shape; Services with nothing of ours recorded are left out."""
-    out: dict[str, dict[str, Any]] = {}
-    for _, doc in documents:
-        if doc.get("kind") != SERVICE.kind:
-            continue
-        meta = doc.get("metadata") or {}
-        status = doc.get("status") or {}
-        ingress = [
-            str(i["ip"])
-            for i in (status.get("loadBalancer") or {}).get("ingress") or []
-            if isinstance(i, Mapping) and i.get("ip")
-        ]
-        annotations = {
-            k: v for k, v in sorted((meta.get("annotations") or {}).items()) if k in OUR_ANNOTATIONS
-        }
-        conditions = [
-            {k: str(c.get(k, "")) for k in ("type", "status", "reason", "message")}
-            for c in status.get("conditions") or []
-            if isinstance(c, Mapping) and c.get("type") in OUR_CONDITIONS
-        ]
-        if ingress or annotations or conditions:
-            key = key_of(doc)
-            if "/" not in key:
-                key = f"default/{key}"
-            out[key] = {"ingress": ingress, "annotations": annotations, "conditions": conditions}
-    return out
+    shape; Services with nothing of ours recorded are left out.
+
+    Kept per object and reused while the informer hands back the very same object, as
+    ``ParseMemo`` does for the parse: reading 10,000 Services again took ~60 ms of every
+    change."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[Mapping[str, Any], str, dict[str, Any] | None]] = {}
+
+    def __call__(self, documents: list[Document]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        seen: dict[str, tuple[Mapping[str, Any], str, dict[str, Any] | None]] = {}
+        for ref, doc in documents:
+            if doc.get("kind") != SERVICE.kind:
+                continue
+            hit = self._last.get(ref)
+            if hit is None or hit[0] is not doc:
+                hit = (doc, _service_key(doc), recorded_status(doc))
+            seen[ref] = hit
+            if hit[2] is not None:
+                out[hit[1]] = hit[2]
+        self._last = seen
+        return out
+
+
+def _service_key(doc: Mapping[str, Any]) -> str:
+    key = key_of(doc)
+    return key if "/" in key else f"default/{key}"
+
+
+def recorded_status(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the controller recorded on one Service; None if nothing of ours is there."""
+    meta = doc.get("metadata") or {}
+    status = doc.get("status") or {}
+    ingress = [
+        str(i["ip"])
+        for i in (status.get("loadBalancer") or {}).get("ingress") or []
+        if isinstance(i, Mapping) and i.get("ip")
+    ]
+    annotations = {
+        k: v for k, v in sorted((meta.get("annotations") or {}).items()) if k in OUR_ANNOTATIONS
+    }
+    conditions = [
+        {k: str(c.get(k, "")) for k in ("type", "status", "reason", "message")}
+        for c in status.get("conditions") or []
+        if isinstance(c, Mapping) and c.get("type") in OUR_CONDITIONS
+    ]
+    if ingress or annotations or conditions:
+        return {"ingress": ingress, "annotations": annotations, "conditions": conditions}
+    return None
