@@ -49,6 +49,17 @@ def ref(doc: Mapping[str, Any]) -> str:
     return f"{doc['kind']}/{ns}/{meta['name']}" if ns else f"{doc['kind']}/{meta['name']}"
 
 
+def started(api: ApiServer, informers: Informers, docs: list[dict[str, Any]]) -> KubeSource:
+    """``docs`` on the server, the informers started, and all of them cached."""
+    for d in docs:
+        api.apply(PLURALS[d["kind"]], d)
+    source = KubeSource(informers)
+    informers.start()
+    assert informers.wait_synced(5)
+    wait_for(lambda: len(source.documents()) == len(docs), what="all objects cached")
+    return source
+
+
 @pytest.fixture
 def informers(api: ApiServer, kube: KubeClient) -> Iterator[Informers]:
     infs = Informers(kube, SNAPSHOT_KINDS, timeout_seconds=2)
@@ -77,12 +88,7 @@ def test_snapshot_equals_parse_of_same_objects(api: ApiServer, informers: Inform
 
 def test_invalid_config_keeps_last_good(api: ApiServer, informers: Informers) -> None:
     docs = seed()
-    for d in docs:
-        api.apply(PLURALS[d["kind"]], d)
-    source = KubeSource(informers)
-    informers.start()
-    assert informers.wait_synced(5)
-    wait_for(lambda: len(source.documents()) == len(docs), what="all objects cached")
+    source = started(api, informers, docs)
     good = source.load()
     assert good.snapshot is not None and not good.stale
 
@@ -125,12 +131,7 @@ def test_one_service_edit_parses_one_service(api: ApiServer, informers: Informer
         svc["metadata"]["name"] = f"web-{i}"
         extra.append(svc)
     docs.extend(extra)
-    for d in docs:
-        api.apply(PLURALS[d["kind"]], d)
-    source = KubeSource(informers)
-    informers.start()
-    assert informers.wait_synced(5)
-    wait_for(lambda: len(source.documents()) == len(docs), what="all objects cached")
+    source = started(api, informers, docs)
     source.load()
     leaves = sum(1 for d in docs if d["kind"] in ("Service", "EndpointSlice"))
     assert (source.memo.hits, source.memo.misses) == (0, leaves)
