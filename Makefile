@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr frr-pythontools gobgpd iproute2 iputils-ping curl tcpdump
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration deps venv bench bench-alloc bench-l2 bench-frr bench-gobgp bench-kube clean
+.PHONY: demo test lint unit integration deps venv bench bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -39,7 +39,7 @@ test: deps venv lint
 demo: deps venv
 	$(VENV)/bin/mlb lab demo
 
-bench: bench-alloc bench-l2 bench-frr bench-gobgp bench-kube
+bench: bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube
 
 bench-alloc: venv
 	$(PY) tests/bench/bench_alloc.py
@@ -49,6 +49,9 @@ bench-kube: venv
 
 bench-l2: deps venv
 	$(PY) tests/bench/bench_l2.py
+
+bench-l2-heap: deps venv
+	$(PY) tests/bench/bench_l2_heap.py
 
 bench-frr: deps venv
 	$(PY) tests/bench/bench_frr.py
