@@ -151,10 +151,14 @@ def run(args: argparse.Namespace) -> int:
     l2: L2Port | None = None
     announcer = None
     if not args.no_l2:
-        from orchestrator.l2 import Announcer, GarpTiming, L2Collector
+        from orchestrator.l2 import L2Collector
+        from orchestrator.l2.process import AnnouncerProcess
 
-        announcer = Announcer(
-            interfaces=args.interface, timing=GarpTiming(refresh=args.gratuitous_refresh)
+        # its own process: the GIL and the garbage collections of the caches stay here
+        announcer = AnnouncerProcess(
+            interfaces=args.interface,
+            refresh=args.gratuitous_refresh,
+            quiet_after=args.lease_duration,
         )
         announcer.start()
         registry.register(L2Collector(announcer.stats))

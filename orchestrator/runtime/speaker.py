@@ -110,6 +110,10 @@ class Speaker:
     def renew(self) -> None:
         self._counter += 1
         self.state.renew_lease(self.node, duration=self.lease_duration, counter=self._counter)
+        # an announcer in its own process answers only while the lease is being renewed
+        keepalive = getattr(self.l2, "keepalive", None)
+        if keepalive is not None:
+            keepalive()
 
     def _lease_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.renew_interval):
