@@ -1,11 +1,13 @@
 """ARP answer latency when the announcer shares its process with a cluster-sized snapshot.
 
-In a cluster, ``mlb speaker`` holds the informer caches and parses snapshots in the same
-Python process as the L2 announcer's thread: one interpreter, one GIL, one garbage
-collector whose full collections walk every object the caches hold. ``bench_l2`` measures
-the announcer alone; this measures it beside that work, in the same topology (node n1 and
-a client on a bridge), with the kernel's own ARP answers from n1 as the reference in the
-same run, interleaved in blocks of 100. The responder is ``tests/bench/heap_announcer.py``:
+In a cluster, ``mlb speaker`` holds the informer caches and parses snapshots. With the L2
+announcer's thread in the same Python process, they share one interpreter, one GIL and one
+garbage collector whose full collections walk every object the caches hold; that is why
+the speaker runs the announcer in a child process (``orchestrator.l2.process``, row 4).
+``bench_l2`` measures the announcer alone; this measures it beside that work, in the same
+topology (node n1 and a client on a bridge), with the kernel's own ARP answers from n1 as
+the reference in the same run, interleaved in blocks of 100. The responder is
+``tests/bench/heap_announcer.py``:
 
 1. the announcer alone;
 2. with N Services and their EndpointSlices held in the same process (10,000 by default),

@@ -1,6 +1,7 @@
 """The responder side of ``bench_l2_heap``: an in-process ``Announcer`` in a process that
 also holds and keeps re-parsing a cluster-sized snapshot, as ``mlb speaker --kubeconfig``
-does (its informer caches, its parse and its L2 thread share one interpreter and one GIL).
+did before its announcer moved to a child process (informer caches, parse and L2 thread in
+one interpreter, one GIL); ``--elsewhere`` is the layout it has now.
 
 Run by the bench inside the node's namespace:
 ``python tests/bench/heap_announcer.py --services N [--switch S] [--elsewhere] FIRST4
