@@ -13,8 +13,10 @@ Protocol: pickled tuples over a ``multiprocessing`` pipe.
 - parent to child: ``("announce", {ip: names or None})``, ``("reannounce", ips or None)``,
   ``("alive",)``, ``("stop",)``;
 - child to parent: ``("state", links, counters)`` at start, after every message and every
-  second (``counters``: the ``L2Stats`` dicts, which the parent's ``stats`` then mirrors for
-  the metrics), and ``("failed", text)`` if its loop died.
+  second, and ``("failed", text)`` if its loop died. ``counters`` (the ``L2Stats`` dicts,
+  which the parent's ``stats`` then mirrors for the metrics) is None except every
+  ``COUNTERS_EVERY`` seconds: with 10,000 IPs announced, pickling them holds the child's GIL
+  for ~3 ms, which the answers would wait for, and Prometheus scrapes every 15 s or more.
 
 The child is a fresh interpreter (``python -m orchestrator.l2.process FD CONFIG``, one end
 of a socket pair passed as FD): it holds none of the parent's objects and no copy of its
@@ -56,8 +58,10 @@ log = logging.getLogger(__name__)
 
 Table = dict[IPAddress, tuple[str, ...] | None]
 _COUNTERS = ("requests_received", "responses_sent", "gratuitous_sent", "dropped", "send_errors")
-#: How often the child reports its links and counters while nothing else happens.
+#: How often the child reports its links while nothing else happens.
 REPORT_EVERY = 1.0
+#: How often it adds its counters (see the module docstring).
+COUNTERS_EVERY = 10.0
 
 
 def _counters(stats: L2Stats) -> dict[str, dict[Any, int]]:
@@ -69,6 +73,7 @@ def _child(
     interfaces: list[str] | None,
     refresh: float | None,
     quiet_after: float | None = None,
+    counters_every: float = COUNTERS_EVERY,
 ) -> None:
     """The child process: one ``Announcer``, driven by what comes down ``conn``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -78,9 +83,13 @@ def _child(
     table: Table = {}
     heard = time.monotonic()
     quiet = False
+    counted = float("-inf")
     try:
         while True:
-            conn.send(("state", announcer.links, _counters(announcer.stats)))
+            counters = None
+            if time.monotonic() - counted >= counters_every:
+                counters, counted = _counters(announcer.stats), time.monotonic()
+            conn.send(("state", announcer.links, counters))
             if announcer.error is not None:
                 conn.send(("failed", f"{type(announcer.error).__name__}: {announcer.error}"))
                 return
@@ -126,10 +135,12 @@ class AnnouncerProcess:
         refresh: float | None = None,
         quiet_after: float | None = None,
         restart_delay: float = 1.0,
+        counters_every: float = COUNTERS_EVERY,
     ) -> None:
         self._interfaces = list(interfaces) if interfaces is not None else None
         self._refresh = refresh
         self._quiet_after = quiet_after
+        self._counters_every = counters_every
         self._restart_delay = restart_delay
         self._lock = threading.Lock()  # the table, the pipe and the process change together
         self._table: Table = {}
@@ -205,6 +216,7 @@ class AnnouncerProcess:
                 "interfaces": self._interfaces,
                 "refresh": self._refresh,
                 "quiet_after": self._quiet_after,
+                "counters_every": self._counters_every,
             }
         )
         with theirs:
@@ -238,7 +250,7 @@ class AnnouncerProcess:
                 continue
             if message[0] == "state":
                 self._links = tuple(message[1])
-                for name, values in message[2].items():
+                for name, values in (message[2] or {}).items():
                     setattr(self.stats, name, values)
             elif message[0] == "failed":
                 self.error = str(message[1])
@@ -261,7 +273,13 @@ def main(argv: list[str]) -> int:
     """The child's entry point: ``FD CONFIG`` (see the module docstring)."""
     config = json.loads(argv[1])
     conn = Connection(int(argv[0]))
-    _child(conn, config["interfaces"], config["refresh"], config["quiet_after"])
+    _child(
+        conn,
+        config["interfaces"],
+        config["refresh"],
+        config["quiet_after"],
+        config["counters_every"],
+    )
     return 0
 
 

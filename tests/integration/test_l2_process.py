@@ -41,7 +41,7 @@ def lan(netns: Namespaces, tmp_path: Path) -> Lan:
 
 @pytest.fixture
 def child(lan: Lan) -> Iterator[AnnouncerProcess]:
-    a = AnnouncerProcess(interfaces=["eth0", "veth1"], restart_delay=0.2)
+    a = AnnouncerProcess(interfaces=["eth0", "veth1"], restart_delay=0.2, counters_every=0.5)
     in_netns(lan.n1, a.start)
     try:
         yield a
