@@ -256,8 +256,13 @@ class AnnouncerProcess:
                 self.error = str(message[1])
 
     def _restart(self) -> None:
-        proc = self._proc
-        code = proc.wait() if proc is not None else None  # EOF: it has exited or is exiting
+        proc, code = self._proc, None
+        if proc is not None:  # EOF: it has exited, or is withdrawing on its way out
+            try:
+                code = proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
         self.error = f"announcer process exited (code {code}); starting another"
         log.error("event=announcerProcessExited code=%s", code)
         if self._stopping.wait(self._restart_delay):
