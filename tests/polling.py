@@ -12,13 +12,21 @@ import pytest
 T = TypeVar("T")
 
 
-def poll(what: str, probe: Callable[[], T | None], timeout: float = 5.0) -> T:
-    """``probe()`` until it returns something truthy (returned); fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
+def poll(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float = 5.0,
+    *,
+    since: float | None = None,
+    interval: float = 0.05,
+) -> T:
+    """``probe()`` until it returns something truthy (returned); fail once ``timeout`` s have
+    passed since ``since`` (a ``time.monotonic()`` value; default: now), with the last value."""
+    deadline = (time.monotonic() if since is None else since) + timeout
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+            pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {value!r})")
+        time.sleep(interval)

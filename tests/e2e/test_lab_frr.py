@@ -42,6 +42,7 @@ import pytest
 from orchestrator.lab import client, failover, manifests, nodes, observe, router
 from orchestrator.lab.config import LabConfig
 from tests.e2e.conftest import cli, converged, lab_for
+from tests.polling import poll
 from tests.prereq import require_frr
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
@@ -67,15 +68,7 @@ def arp(lab: LabConfig) -> Iterator[client.Arp]:
 
 def within(seconds: float, what: str, probe: Callable[[], T | None], *, since: float) -> T:
     """Poll ``probe`` until truthy; fail unless that happens ``seconds`` after ``since``."""
-    deadline = since + seconds
-    last: T | None = None
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {seconds} s (last: {last!r})")
-        time.sleep(0.02)
+    return poll(what, probe, seconds, since=since, interval=0.02)
 
 
 def service(lab: LabConfig, key: str) -> observe.Service:

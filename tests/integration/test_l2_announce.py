@@ -52,7 +52,6 @@ from orchestrator.core.l2wire.frames import ETH_P_ARP, ETH_P_IPV6
 from orchestrator.l2.bpf import ETH_P_ALL
 from orchestrator.l2.probe import Prober, in_netns
 from tests.polling import poll
-from tests.prereq import require_root
 
 pytestmark = pytest.mark.root
 
@@ -96,12 +95,6 @@ def setup_lan(ns: Namespaces, tmp: Path) -> Lan:
         ns.addr(names[node], "eth0", f"192.0.2.{host}/24")
         ns.addr(names[node], "eth0", f"2001:db8::{host}/64")
     return Lan(ns, sw, names["n1"], names["n2"], names["c"], tmp)
-
-
-@pytest.fixture
-def lan(netns: Namespaces, tmp_path: Path) -> Lan:
-    require_root()
-    return setup_lan(netns, tmp_path)
 
 
 @dataclass

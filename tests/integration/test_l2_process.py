@@ -19,24 +19,15 @@ import signal
 import time
 from collections.abc import Iterator
 from ipaddress import ip_address
-from pathlib import Path
 
 import pytest
 
-from orchestrator.adapters.netns import Namespaces
 from orchestrator.l2.probe import in_netns
 from orchestrator.l2.process import AnnouncerProcess
-from tests.integration.test_l2_announce import VIP4, VIP6, Lan, answered_by, prober, setup_lan
+from tests.integration.test_l2_announce import VIP4, VIP6, Lan, answered_by, prober
 from tests.polling import poll
-from tests.prereq import require_root
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture
-def lan(netns: Namespaces, tmp_path: Path) -> Lan:
-    require_root()
-    return setup_lan(netns, tmp_path)
 
 
 @pytest.fixture

@@ -19,11 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from ipaddress import ip_address
-from pathlib import Path
 
 import pytest
 
-from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.l2wire import DropReason
 from orchestrator.l2 import Announcer
 from orchestrator.l2.probe import in_netns
@@ -33,20 +31,12 @@ from tests.integration.test_l2_announce import (
     Lan,
     answered_by,
     prober,
-    setup_lan,
 )
 from tests.polling import poll
-from tests.prereq import require_root
 
 pytestmark = pytest.mark.root
 
 OTHER4, OTHER6 = "192.0.2.51", "2001:db8::51"
-
-
-@pytest.fixture
-def lan(netns: Namespaces, tmp_path: Path) -> Lan:
-    require_root()
-    return setup_lan(netns, tmp_path)
 
 
 @pytest.fixture

@@ -86,13 +86,16 @@ def test_community_text(community: Community, text: str | None) -> None:
     assert names.community_text(community) == text
 
 
-def test_origination_sets_only_the_tag_and_local_pref() -> None:
-    adv = BGPAdvertisement(
+def _with_communities() -> BGPAdvertisement:
+    return BGPAdvertisement(
         name="a",
         local_pref=120,
         communities=(std("no-export"), std("65000:300"), std("65000:100"), large("1:2:3")),
     )
-    view = view_for([peer("r1", "198.51.100.1")], [adv])
+
+
+def test_origination_sets_only_the_tag_and_local_pref() -> None:
+    view = view_for([peer("r1", "198.51.100.1")], [_with_communities()])
     number = names.tag_numbers(["a"])["a"]
     tag = names.tag_community(64512, number)
     (rm,) = [r for r in view.route_maps if r.name == "MLB-ADV-a"]
@@ -108,12 +111,7 @@ def test_origination_sets_only_the_tag_and_local_pref() -> None:
 
 
 def test_communities_are_set_per_peer_on_the_way_out_in_frr_order() -> None:
-    adv = BGPAdvertisement(
-        name="a",
-        local_pref=120,
-        communities=(std("no-export"), std("65000:300"), std("65000:100"), large("1:2:3")),
-    )
-    view = view_for([peer("r1", "198.51.100.1")], [adv])
+    view = view_for([peer("r1", "198.51.100.1")], [_with_communities()])
     number = names.tag_numbers(["a"])["a"]
     out = {r.seq: r for r in view.route_maps if r.name == "MLB-r1-out"}
     assert set(out) == {number, names.PEER_OUT_FINAL_SEQ}
