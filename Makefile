@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr frr-pythontools gobgpd iproute2 iputils-ping curl tcpdump
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration deps venv bench bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube clean
+.PHONY: demo test lint unit integration deps venv kube-bins bench bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -33,7 +33,12 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest -q tests/unit
 
-test: deps venv lint
+# kube-apiserver, etcd, kubectl and helm for the cluster tier, built from the Go module proxy
+# into a cache outside the repo (tests/cluster/bins/build.py); the last line is their directory.
+kube-bins:
+	@python3 tests/cluster/bins/build.py
+
+test: deps venv lint kube-bins
 	$(VENV)/bin/pytest -q
 
 demo: deps venv
