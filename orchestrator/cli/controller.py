@@ -93,13 +93,15 @@ def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:
     stop = stop_on_signals()
     if args.metrics_address:
         serve(args.metrics_address, controller.registry)
-    leader = None
+    elector = None
     if (args.kubeconfig or args.in_cluster) and not args.no_leader_elect:
         from orchestrator.adapters.kube.leader import KubeLeader
 
         if where.client is not None:
-            leader = KubeLeader(
-                where.client, namespace=args.namespace, identity=args.leader_id
-            ).leading
-    controller.run(stop, waker, tick=args.tick, leader=leader)
+            elector = KubeLeader(where.client, namespace=args.namespace, identity=args.leader_id)
+    try:
+        controller.run(stop, waker, tick=args.tick, leader=elector.leading if elector else None)
+    finally:
+        if elector is not None:
+            elector.release()  # the loop has stopped writing: a standby may lead at once
     return 0

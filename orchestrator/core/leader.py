@@ -46,7 +46,7 @@ class LeaderElector:
             return Action.RENEW
         if self._seen is None or self._seen[0] != lease.token:
             self._seen = (lease.token, now)
-        if lease.holder is None or now - self._seen[1] >= lease.duration:
+        if not lease.holder or now - self._seen[1] >= lease.duration:
             return Action.TAKE_OVER
         return Action.WAIT
 

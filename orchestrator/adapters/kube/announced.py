@@ -86,12 +86,17 @@ class KubeAnnounced:
             self._thread = None
 
     def _run(self) -> None:
+        """Sync on every report, and every ``resync`` seconds; after a failure again soon
+        (0.5 s, doubling up to ``resync``): an API server that answered 429 while our CRDs
+        were being established must not cost 30 s of missing status objects."""
+        retry = None
         while True:
-            self._wake.wait(self.resync)
+            self._wake.wait(self.resync if retry is None else retry)
             self._wake.clear()
-            self.sync()
+            ok = self.sync()
             if self._stop.is_set():
                 return
+            retry = None if ok else min(self.resync, 0.5 if retry is None else retry * 2)
 
     # -- the work (background thread; tests may call it directly)
     def sync(self) -> bool:

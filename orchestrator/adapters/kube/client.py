@@ -18,7 +18,7 @@ used (``Configuration.proxy`` is cleared unless the kubeconfig itself names one)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import urllib3
@@ -167,10 +167,13 @@ class KubeClient:
         namespace: str | None = None,
         label_selector: str = "",
         timeout_seconds: int = 30,
+        opened: Callable[[Callable[[], None]], None] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Watch events ``{type, object}`` after ``resource_version``; ends when the server
         closes the stream (at ``timeout_seconds``). A read stalled for longer than that plus
-        a margin raises ``KubeTransient``, so a silently dead connection cannot hang us."""
+        a margin raises ``KubeTransient``, so a silently dead connection cannot hang us.
+        ``opened`` receives a function that ends the stream from another thread (a stop
+        must not wait for an idle watch to time out)."""
         query = {
             "watch": "1",
             "resourceVersion": resource_version,
@@ -181,6 +184,8 @@ class KubeClient:
             query["labelSelector"] = label_selector
         path = res.path(namespace)
         raw = self._send("GET", path, query=query, timeout=(self.timeout, timeout_seconds + 5))
+        if opened is not None:
+            opened(raw.shutdown)
         try:
             for line in _lines(raw, f"WATCH {path}"):
                 try:

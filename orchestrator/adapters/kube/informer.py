@@ -27,8 +27,10 @@ informer has synced, a snapshot would be partial (a Service without its pool).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -67,6 +69,7 @@ class Informer:
         self.relists = 0  # how many lists after the first (410 Gone, errors): for tests, metrics
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._end_watch: Callable[[], None] | None = None  # ends the current watch stream
 
     # -- cache (any thread)
     def items(self) -> list[dict[str, Any]]:
@@ -98,11 +101,15 @@ class Informer:
 
     def signal_stop(self) -> None:
         self._stop.set()
+        end = self._end_watch
+        if end is not None:
+            with contextlib.suppress(Exception):  # the stream may be closing by itself
+                end()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the loop to stop; it ends at the latest when the current watch read times out,
-        so callers that must not wait may pass a small ``timeout``."""
-        self._stop.set()
+        """Ask the loop to stop: the current watch stream is shut down, so the thread ends
+        at once (at the latest when a request in flight times out)."""
+        self.signal_stop()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -123,6 +130,8 @@ class Informer:
                 self._absent()
                 self._stop.wait(self._backoff_max)
             except KubeError as e:
+                if self._stop.is_set():
+                    return  # the stream we shut down ourselves
                 if self._on_error is not None:
                     self._on_error(self.resource, e)
                 self._stop.wait(delay)
@@ -172,10 +181,16 @@ class Informer:
                 namespace=self.namespace,
                 label_selector=self.label_selector,
                 timeout_seconds=self.timeout_seconds,
+                opened=self._opened,
             ):
                 self._apply(event)
                 if self._stop.is_set():
                     return
+
+    def _opened(self, end: Callable[[], None]) -> None:
+        self._end_watch = end
+        if self._stop.is_set():  # stopped while the request was on its way
+            end()
 
     def _apply(self, event: Mapping[str, Any]) -> None:
         kind, obj = event.get("type"), event.get("object")
@@ -252,10 +267,15 @@ class Informers:
             inf.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop every informer within ``timeout`` in all. A thread blocked reading an idle
+        watch ends only when the server closes it (up to ``timeout_seconds``); it is a
+        daemon thread, so after the deadline we leave it to die with the process instead of
+        holding a shutdown (and a standby's takeover) for a minute."""
         for inf in self.by_kind.values():
             inf.signal_stop()
+        deadline = time.monotonic() + timeout
         for inf in self.by_kind.values():
-            inf.stop(timeout)
+            inf.stop(max(0.0, deadline - time.monotonic()))
 
     def synced(self) -> bool:
         return all(inf.synced.is_set() for inf in self.by_kind.values())

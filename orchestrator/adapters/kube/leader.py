@@ -84,3 +84,18 @@ class KubeLeader:
             return self.elector.is_leader(now)
         self.elector.written(now)
         return True
+
+    def release(self) -> None:
+        """On a clean stop: clear the holder, so a standby takes over at once instead of
+        after the whole duration (client-go's ReleaseOnCancel). Only a Lease we still hold,
+        with its resourceVersion as precondition; any error leaves it to expire."""
+        try:
+            current = self.client.get(LEASE, self.name, self.namespace)
+            spec = current.get("spec") or {}
+            if spec.get("holderIdentity") != self.elector.identity:
+                return
+            self.elector.lost()  # stop counting ourselves leader before anyone may start
+            released = {**spec, "holderIdentity": None, "leaseDurationSeconds": 1}
+            self.client.replace(LEASE, {**current, "spec": released})
+        except KubeError:
+            return

@@ -63,17 +63,10 @@ class KubeStatusWriter:
             wanted = self._status(current.get("status") or {}, record)
             if wanted == (current.get("status") or {}):
                 return
-            body = {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {
-                    "name": name,
-                    "namespace": namespace,
-                    "resourceVersion": (current.get("metadata") or {}).get("resourceVersion"),
-                },
-                "spec": current.get("spec") or {},
-                "status": wanted,
-            }
+            # the object as read, status replaced: a status update of a built-in kind keeps
+            # the metadata it is sent (a bare name+resourceVersion wiped every annotation,
+            # the user's included, on a real kube-apiserver)
+            body = {**current, "apiVersion": "v1", "kind": "Service", "status": wanted}
             try:
                 self.client.replace(SERVICE, body, subresource="status")
                 return
