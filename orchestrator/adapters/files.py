@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.core.errors import FieldError, Severity
+from orchestrator.core.model.errors import FieldError, Severity
 
 SUFFIXES = (".yaml", ".yml")
 

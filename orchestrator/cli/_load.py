@@ -11,8 +11,8 @@ from pathlib import Path
 
 from orchestrator.adapters.files import load_directory
 from orchestrator.cli.validate import report
-from orchestrator.core.errors import Severity
-from orchestrator.core.model import ClusterSnapshot
+from orchestrator.core.model.cluster import ClusterSnapshot
+from orchestrator.core.model.errors import Severity
 from orchestrator.core.parse import parse_snapshot
 
 

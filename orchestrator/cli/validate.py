@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from orchestrator.adapters.files import load_directory
-from orchestrator.core.errors import FieldError, Severity
+from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse import parse_snapshot
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.core.model import Annotation
+from orchestrator.core.model.cluster import Annotation
 from orchestrator.lab.config import (
     BGP_POOL,
     L2_FIRST,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.adapters.files import load_directory
-from orchestrator.core.model import Annotation
+from orchestrator.core.model.cluster import Annotation
 from orchestrator.lab.config import LabConfig
 from orchestrator.runtime.state import StateDir
 

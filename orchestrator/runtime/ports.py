@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from orchestrator.core.membership import LeaseRecord
-from orchestrator.core.status import StatusRecord
+from orchestrator.core.liveness.leases import LeaseRecord
+from orchestrator.core.status.records import StatusRecord
 from orchestrator.runtime.source import Loaded
 
 

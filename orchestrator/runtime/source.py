@@ -35,8 +35,8 @@ from watchdog.observers import Observer
 
 from orchestrator.adapters.files import Loaded as FilesLoaded
 from orchestrator.adapters.files import load_directory, manifest_files
-from orchestrator.core.errors import FieldError, Severity
-from orchestrator.core.model import ClusterSnapshot
+from orchestrator.core.model.cluster import ClusterSnapshot
+from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse import parse_snapshot
 from orchestrator.runtime.state import StateDir, overlay
 

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator.core.membership import LeaseRecord
-from orchestrator.core.status import StatusRecord
+from orchestrator.core.liveness.leases import LeaseRecord
+from orchestrator.core.status.records import StatusRecord
 
 Document = tuple[str, Mapping[str, Any]]
 

@@ -51,8 +51,8 @@ from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.adapters.kube.status import KubeStatusWriter
 from orchestrator.adapters.kube.store import InformerWaker, KubeStore
 from orchestrator.cli._where import cluster_informers
-from orchestrator.core.model import IPAddress
-from orchestrator.core.status import StatusRecord
+from orchestrator.core.model.cluster import IPAddress
+from orchestrator.core.status.records import StatusRecord
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
 from tests.contract.apiserver import ApiServer

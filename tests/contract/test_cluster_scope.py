@@ -32,7 +32,7 @@ from orchestrator.adapters.kube.leases import KubeLeases
 from orchestrator.adapters.kube.resources import LEASE
 from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.cli._where import cluster_informers
-from orchestrator.core.membership import LeaseTracker
+from orchestrator.core.liveness.leases import LeaseTracker
 from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import stop_informers, wait_for
 

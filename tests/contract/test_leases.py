@@ -7,7 +7,7 @@ from __future__ import annotations
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.leases import KubeLeases
 from orchestrator.adapters.kube.resources import LEASE
-from orchestrator.core.membership import LeaseTracker
+from orchestrator.core.liveness.leases import LeaseTracker
 from tests.contract.apiserver import ApiServer
 
 

@@ -26,7 +26,7 @@ from orchestrator.adapters.kube.resources import SERVICE, SNAPSHOT_KINDS
 from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.adapters.kube.status import KubeStatusWriter
 from orchestrator.adapters.kube.store import KubeStore
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model.cluster import IPAddress
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
 from tests.contract.apiserver import ApiServer

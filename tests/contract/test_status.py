@@ -26,7 +26,7 @@ from orchestrator.adapters.kube.errors import (
 )
 from orchestrator.adapters.kube.resources import SERVICE
 from orchestrator.adapters.kube.status import KubeStatusWriter
-from orchestrator.core.status import Condition, StatusRecord
+from orchestrator.core.status.records import Condition, StatusRecord
 from tests.contract.apiserver import ApiServer
 from tests.contract.test_informer import service
 

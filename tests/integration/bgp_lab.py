@@ -42,8 +42,9 @@ from gobgp.backend import GobgpBackend
 from gobgp.daemon import gobgpd_command, prepare_socket, unix_target, wait_ready
 from gobgp.intent import GobgpIntentBackend
 from orchestrator.adapters.netns import Namespaces
-from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
-from orchestrator.core.model import Assignment, BGPPeer, ClusterSnapshot
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.model.cluster import Assignment, BGPPeer, ClusterSnapshot
 
 T = TypeVar("T")
 

@@ -50,8 +50,9 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from orchestrator.core.bgp import BGPReason, NodeBGPIntent
-from orchestrator.core.model import (
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.bgp.reasons import BGPReason
+from orchestrator.core.model.cluster import (
     AddressPool,
     Assignment,
     BGPAdvertisement,
@@ -66,7 +67,7 @@ from orchestrator.core.model import (
     Service,
     TrafficPolicy,
 )
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.selectors import LabelSelector
 from tests.integration.bgp_lab import (
     BACKENDS,
     CONVERGE,

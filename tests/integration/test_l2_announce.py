@@ -48,7 +48,7 @@ from typing import TypeVar
 import pytest
 
 from orchestrator.adapters.netns import Namespaces
-from orchestrator.core.l2wire.frames import ETH_P_ARP, ETH_P_IPV6
+from orchestrator.core.l2.wire.frames import ETH_P_ARP, ETH_P_IPV6
 from orchestrator.l2.bpf import ETH_P_ALL
 from orchestrator.l2.probe import Prober, in_netns
 from tests.polling import poll

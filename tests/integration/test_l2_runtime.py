@@ -22,7 +22,7 @@ from ipaddress import ip_address
 
 import pytest
 
-from orchestrator.core.l2wire import DropReason
+from orchestrator.core.l2.wire import DropReason
 from orchestrator.l2 import Announcer
 from orchestrator.l2.probe import in_netns
 from tests.integration.test_l2_announce import (

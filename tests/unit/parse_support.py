@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.core.errors import Severity
-from orchestrator.core.model import ClusterSnapshot
+from orchestrator.core.model.cluster import ClusterSnapshot
+from orchestrator.core.model.errors import Severity
 from orchestrator.core.parse import parse_snapshot
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.core.addresses import (
+from orchestrator.core.model.addresses import (
     AddressError,
     contains,
     find_overlaps,
@@ -23,7 +23,7 @@ from orchestrator.core.addresses import (
     parse_ip,
     summarize,
 )
-from orchestrator.core.model import IPNetwork
+from orchestrator.core.model.cluster import IPNetwork
 
 
 def test_cidr_entry() -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from orchestrator.core.alloc_result import MAX_INT64, EventKind, Reason
-from orchestrator.core.allocator import allocate
-from orchestrator.core.errors import FieldError
-from orchestrator.core.model import IPFamilyPolicy, ServiceAllocation
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.alloc.allocator import allocate
+from orchestrator.core.alloc.result import MAX_INT64, EventKind, Reason
+from orchestrator.core.model.cluster import IPFamilyPolicy, ServiceAllocation
+from orchestrator.core.model.errors import FieldError
+from orchestrator.core.model.selectors import LabelSelector
 from tests.unit.test_allocator_support import ips, mlbc, pool, snap, svc
 
 DUAL = IPFamilyPolicy.REQUIRE_DUAL

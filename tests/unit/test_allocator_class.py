@@ -8,9 +8,9 @@ IPv6) x class pool missing.
 
 from __future__ import annotations
 
-from orchestrator.core.alloc_result import EventKind, Reason
-from orchestrator.core.allocator import allocate
-from orchestrator.core.model import L2Class
+from orchestrator.core.alloc.allocator import allocate
+from orchestrator.core.alloc.result import EventKind, Reason
+from orchestrator.core.model.cluster import L2Class
 from tests.unit.test_allocator_support import ips, mlbc, pool, snap, svc
 
 L2, L2_POOL = mlbc("l2", "192.0.2.0/29")

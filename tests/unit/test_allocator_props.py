@@ -25,9 +25,10 @@ from itertools import combinations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.core.alloc_result import AllocationResult
-from orchestrator.core.allocator import Allocator, allocate
-from orchestrator.core.model import (
+from orchestrator.core.alloc.allocator import Allocator, allocate
+from orchestrator.core.alloc.pool_choice import pool_allows
+from orchestrator.core.alloc.result import AllocationResult
+from orchestrator.core.model.cluster import (
     AddressPool,
     ClusterSnapshot,
     IPAddress,
@@ -36,7 +37,6 @@ from orchestrator.core.model import (
     Service,
     ServiceAllocation,
 )
-from orchestrator.core.pool_choice import pool_allows
 from tests.unit.test_allocator_support import mlbc, plus, pool, snap, svc, without, written
 
 POLICIES = [

@@ -8,9 +8,9 @@ RequireDual completion) x status conflicts between Services.
 
 from __future__ import annotations
 
-from orchestrator.core.alloc_result import EventKind, Reason
-from orchestrator.core.allocator import Allocator, allocate
-from orchestrator.core.model import IPFamilyPolicy, ServiceAllocation
+from orchestrator.core.alloc.allocator import Allocator, allocate
+from orchestrator.core.alloc.result import EventKind, Reason
+from orchestrator.core.model.cluster import IPFamilyPolicy, ServiceAllocation
 from tests.unit.test_allocator_support import ips, plus, pool, run, snap, svc, written
 
 P = pool("p", "192.0.2.0/28")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
-from orchestrator.core.alloc_pool import PoolSpace
-from orchestrator.core.alloc_result import Reason
-from orchestrator.core.allocator import allocate
-from orchestrator.core.sharing import SharingTable, backend_key, incompatibility, ip_key
+from orchestrator.core.alloc.allocator import allocate
+from orchestrator.core.alloc.pool import PoolSpace
+from orchestrator.core.alloc.result import Reason
+from orchestrator.core.alloc.sharing import SharingTable, backend_key, incompatibility, ip_key
 from tests.unit.test_allocator_support import ips, mlbc, pool, snap, svc
 
 P = pool("p", "192.0.2.0/28")

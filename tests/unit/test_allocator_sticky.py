@@ -9,7 +9,7 @@ pool edited).
 
 from __future__ import annotations
 
-from orchestrator.core.allocator import Allocator
+from orchestrator.core.alloc.allocator import Allocator
 from tests.unit.test_allocator_support import (
     ips,
     plus,

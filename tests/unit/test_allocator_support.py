@@ -8,9 +8,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from ipaddress import ip_address, ip_network
 
-from orchestrator.core.alloc_result import AllocationResult
-from orchestrator.core.allocator import Allocator
-from orchestrator.core.model import (
+from orchestrator.core.alloc.allocator import Allocator
+from orchestrator.core.alloc.result import AllocationResult
+from orchestrator.core.model.cluster import (
     AddressPool,
     ClusterConfig,
     ClusterSnapshot,

@@ -17,8 +17,9 @@ from ipaddress import IPv4Address, ip_address, ip_network
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.core.bgp import BGPReason, ProblemReason, bgp_intent
-from orchestrator.core.model import (
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.bgp.reasons import BGPReason, ProblemReason
+from orchestrator.core.model.cluster import (
     EXCLUDE_LABEL,
     AddressPool,
     BFDProfile,
@@ -30,7 +31,7 @@ from orchestrator.core.model import (
     Protocol,
     TrafficPolicy,
 )
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.selectors import LabelSelector
 from tests.golden.frr_scenarios import (
     POOL4,
     POOL6,

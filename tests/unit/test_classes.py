@@ -7,10 +7,10 @@ load_balancer_class (set / unset) x pool annotation naming a plain pool.
 
 from __future__ import annotations
 
-from orchestrator.core.alloc_result import Reason
-from orchestrator.core.allocator import allocate
-from orchestrator.core.classes import ClassSource, choose_class
-from orchestrator.core.model import ClusterConfig
+from orchestrator.core.alloc.allocator import allocate
+from orchestrator.core.alloc.classes import ClassSource, choose_class
+from orchestrator.core.alloc.result import Reason
+from orchestrator.core.model.cluster import ClusterConfig
 from tests.unit.test_allocator_support import mlbc, pool, snap, svc
 
 A, A_POOL = mlbc("a", "192.0.2.0/28")

@@ -25,8 +25,9 @@ from frr.render import render_config
 from frr.status import FrrMetrics
 from frr.view import build_view
 from frr.vtysh import VtyshCommandError, VtyshUnavailable, redact, split_by_daemon
-from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
-from orchestrator.core.model import BGPAdvertisement, Secret
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.model.cluster import BGPAdvertisement, Secret
 from tests.golden.frr_scenarios import assign, peer, service, snapshot
 
 PASSWORD = "s3cr3t-pw"
@@ -227,7 +228,7 @@ def test_status_and_metrics() -> None:
 
 
 def test_bfd_status_from_bfd_peers_json() -> None:
-    from orchestrator.core.model import BFDProfile
+    from orchestrator.core.model.cluster import BFDProfile
 
     fake = FakeVtysh()
     backend = FrrBackend(fake)

@@ -21,8 +21,9 @@ from frr.diff import Command, batch_text, diff, full
 from frr.owned import EMPTY, Owned, owned_from_view, parse_running
 from frr.render import render_config
 from frr.view import build_view
-from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
-from orchestrator.core.model import BGPAdvertisement, Secret
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.model.cluster import BGPAdvertisement, Secret
 from tests.golden.frr_scenarios import (
     SCENARIOS,
     assign,

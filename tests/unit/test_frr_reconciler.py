@@ -18,7 +18,7 @@ import pytest
 from frr.names import ConversionError
 from frr.reconciler import Action, ActionKind, Backoff, FrrReconciler, Outcome, Scheduler
 from frr.vtysh import VtyshUnavailable
-from orchestrator.core.bgp import EMPTY_INTENT, NodeBGPIntent
+from orchestrator.core.bgp.intent import EMPTY_INTENT, NodeBGPIntent
 
 
 def intent(n: int) -> NodeBGPIntent:

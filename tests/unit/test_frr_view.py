@@ -21,8 +21,8 @@ from frr.diff import Command, UnsafeCommandError, batch_text, full
 from frr.names import ConversionError
 from frr.owned import owned_from_view
 from frr.view import FrrView, build_view
-from orchestrator.core.bgp import bgp_intent
-from orchestrator.core.model import (
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.model.cluster import (
     BFDProfile,
     BGPAdvertisement,
     BGPPeer,

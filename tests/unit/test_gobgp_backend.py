@@ -46,7 +46,7 @@ from gobgp.plan import (
     export_assignment,
     rib_path,
 )
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 INSTANCE = GobgpGlobal(64512, IPv4Address("198.51.100.11"))
 PASSWORD = "correct-horse-battery"

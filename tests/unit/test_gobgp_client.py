@@ -28,7 +28,7 @@ from gobgp.daemon import unix_target
 from gobgp.errors import ConfigRejected, TransientBackendError
 from gobgp.model import GobgpGlobal, GobgpPeer
 from gobgp.plan import RibPath
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 PASSWORD = "s3cret-do-not-print"
 

@@ -7,9 +7,9 @@ from ipaddress import IPv4Address, ip_address, ip_network
 
 from gobgp.intent import router_id_for, translate
 from gobgp.model import Community, Family, LargeCommunity
-from orchestrator.core.bgp import NodeBGPIntent, PeerIntent, PrefixIntent
-from orchestrator.core.model import BGPPeer, CommunityKind, DynamicASN
-from orchestrator.core.model import Community as CoreCommunity
+from orchestrator.core.bgp.intent import NodeBGPIntent, PeerIntent, PrefixIntent
+from orchestrator.core.model.cluster import BGPPeer, CommunityKind, DynamicASN
+from orchestrator.core.model.cluster import Community as CoreCommunity
 
 
 def intent(*peers: BGPPeer, prefixes: tuple[PrefixIntent, ...] = ()) -> NodeBGPIntent:

@@ -37,7 +37,7 @@ from gobgp.plan import (
     reconcile,
     rib_path,
 )
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 INSTANCE = GobgpGlobal(64512, IPv4Address("198.51.100.11"))
 R1 = GobgpPeer("r1", ip_address("198.51.100.1"), 64500)

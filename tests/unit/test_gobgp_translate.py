@@ -19,7 +19,7 @@ from gobgp._generated import attribute_pb2 as attr
 from gobgp._generated import gobgp_pb2 as api
 from gobgp.model import Community, Family, GobgpGlobal, GobgpPeer, LargeCommunity
 from gobgp.plan import STRIP_INTERNAL_TAGS, ExportPolicy, RibPath, SessionState, peer_tag
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 TAG = peer_tag(ip_address("198.51.100.1"))
 

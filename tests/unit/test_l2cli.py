@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from orchestrator.cli import build_parser
 from orchestrator.cli.l2 import AddressError, expand_addresses
-from orchestrator.core.l2wire import DropReason
+from orchestrator.core.l2.wire import DropReason
 from orchestrator.l2 import L2Collector, L2Stats
 
 

@@ -1,4 +1,4 @@
-"""The pure ARP/NDP decision and frame builders (orchestrator.core.l2wire), with scapy as the
+"""The pure ARP/NDP decision and frame builders (orchestrator.core.l2.wire), with scapy as the
 reference for every layout.
 
 Matrix:
@@ -33,8 +33,8 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Packet, Raw
 
-from orchestrator.core.l2wire import Answer, AnswerKind, Drop, DropReason, Link, decide
-from orchestrator.core.l2wire.frames import icmpv6_checksum, icmpv6_checksum_ok, solicited_node
+from orchestrator.core.l2.wire import Answer, AnswerKind, Drop, DropReason, Link, decide
+from orchestrator.core.l2.wire.frames import icmpv6_checksum, icmpv6_checksum_ok, solicited_node
 
 MAC = "02:00:00:00:00:01"
 CLIENT_MAC = "02:00:00:00:00:99"

@@ -13,8 +13,9 @@ from __future__ import annotations
 from ipaddress import ip_address
 
 from orchestrator.core.eligibility import Reason
-from orchestrator.core.l2intent import Announcement, L2Intent, explain, l2_announcements
-from orchestrator.core.model import (
+from orchestrator.core.l2.intent import Announcement, L2Intent, explain, l2_announcements
+from orchestrator.core.l2.placement import HomesInput, L2Reason, Role, WhyNot, fallback_winner
+from orchestrator.core.model.cluster import (
     EXCLUDE_LABEL,
     Assignment,
     ClusterSnapshot,
@@ -22,8 +23,7 @@ from orchestrator.core.model import (
     L2Advertisement,
     Node,
 )
-from orchestrator.core.placement import HomesInput, L2Reason, Role, WhyNot, fallback_winner
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.selectors import LabelSelector
 from tests.unit.test_placement import (
     assign,
     endpoints,

@@ -1,4 +1,4 @@
-"""Interface rules (orchestrator.core.l2wire.links) and the kernel filter program
+"""Interface rules (orchestrator.core.l2.wire.links) and the kernel filter program
 (orchestrator.l2.bpf), the latter run through a small classic-BPF interpreter.
 
 Matrix: each link rule gives its reason; an explicit selection bypasses only the name
@@ -23,8 +23,8 @@ from scapy.layers.inet6 import (
 )
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 
-from orchestrator.core.l2wire import DEFAULT_EXCLUDE, LinkInfo, LinkReason, link_verdict
-from orchestrator.core.l2wire.links import (
+from orchestrator.core.l2.wire import DEFAULT_EXCLUDE, LinkInfo, LinkReason, link_verdict
+from orchestrator.core.l2.wire.links import (
     IFF_BROADCAST,
     IFF_LOOPBACK,
     IFF_NOARP,

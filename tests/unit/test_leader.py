@@ -2,7 +2,7 @@
 take over only after it stopped for its duration, and never two leaders at once (a leader
 gives up a margin before anyone may take over)."""
 
-from orchestrator.core.leader import Action, LeaderElector, LeaderLease
+from orchestrator.core.liveness.leader import Action, LeaderElector, LeaderLease
 
 
 def lease(holder: str, token: int, duration: float = 15.0) -> LeaderLease:

@@ -1,7 +1,7 @@
 """Lease liveness judged on the observer's clock: fresh while the lease keeps changing,
 dead once it stops changing for its duration, dead at once when deleted."""
 
-from orchestrator.core.membership import LeaseRecord, LeaseTracker
+from orchestrator.core.liveness.leases import LeaseRecord, LeaseTracker
 
 
 def lease(node: str, token: int, duration: float = 2.0) -> LeaseRecord:

@@ -45,7 +45,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_packages_templates_and_entry_point(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for module in (
-        "orchestrator/core/model.py",
+        "orchestrator/core/model/cluster.py",
         "orchestrator/cli/__init__.py",
         "frr/__init__.py",
         "gobgp/__init__.py",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.core.model import CommunityKind
+from orchestrator.core.model.cluster import CommunityKind
 from orchestrator.core.parse.communities import CommunityError, parse_value
 from tests.unit.parse_support import bgpadv, errors, obj, peer, pool, snap
 

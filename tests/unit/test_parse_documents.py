@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.core.errors import Severity
-from orchestrator.core.model import ClusterSnapshot
+from orchestrator.core.model.cluster import ClusterSnapshot
+from orchestrator.core.model.errors import Severity
 from orchestrator.core.parse import parse_snapshot
 from orchestrator.core.parse.names import password_problem, valid_name
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ipaddress import ip_address, ip_network
 from typing import Any
 
-from orchestrator.core.model import PoolKind, Protocol
+from orchestrator.core.model.cluster import PoolKind, Protocol
 from tests.unit.parse_support import errors, snap, warnings
 
 

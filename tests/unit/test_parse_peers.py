@@ -13,7 +13,7 @@ from ipaddress import ip_address
 
 import pytest
 
-from orchestrator.core.model import DynamicASN
+from orchestrator.core.model.cluster import DynamicASN
 from orchestrator.core.parse.durations import DurationError, parse_duration
 from tests.unit.parse_support import errors, obj, peer, secret, snap
 

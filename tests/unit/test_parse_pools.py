@@ -11,8 +11,8 @@ from __future__ import annotations
 from ipaddress import ip_network
 from typing import Any
 
-from orchestrator.core.model import PoolKind, Protocol
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.cluster import PoolKind, Protocol
+from orchestrator.core.model.selectors import LabelSelector
 from tests.unit.parse_support import errors, snap, warnings
 
 

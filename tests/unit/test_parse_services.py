@@ -14,7 +14,7 @@ import json
 from ipaddress import ip_address
 from typing import Any
 
-from orchestrator.core.model import (
+from orchestrator.core.model.cluster import (
     Annotation,
     ClusterSnapshot,
     IPFamilyPolicy,

@@ -24,8 +24,17 @@ from collections.abc import Iterable, Mapping
 from ipaddress import ip_address, ip_network
 
 from orchestrator.core.eligibility import Reason
-from orchestrator.core.errors import FieldError
-from orchestrator.core.model import (
+from orchestrator.core.l2.placement import (
+    L2Reason,
+    L2View,
+    Role,
+    announcer_for,
+    announcers,
+    fallback_winner,
+    place_homes,
+    preferred_order,
+)
+from orchestrator.core.model.cluster import (
     EXCLUDE_LABEL,
     AddressPool,
     Assignment,
@@ -43,17 +52,8 @@ from orchestrator.core.model import (
     ServiceState,
     TrafficPolicy,
 )
-from orchestrator.core.placement import (
-    L2Reason,
-    L2View,
-    Role,
-    announcer_for,
-    announcers,
-    fallback_winner,
-    place_homes,
-    preferred_order,
-)
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.errors import FieldError
+from orchestrator.core.model.selectors import LabelSelector
 
 # --------------------------------------------------------------------------- builders
 

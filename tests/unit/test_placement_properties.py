@@ -28,8 +28,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator.core.eligibility import eligibility
-from orchestrator.core.l2intent import l2_announcements
-from orchestrator.core.model import (
+from orchestrator.core.l2.intent import l2_announcements
+from orchestrator.core.l2.placement import Homes, announcers, place_homes
+from orchestrator.core.model.cluster import (
     EXCLUDE_LABEL,
     Assignment,
     ClusterSnapshot,
@@ -37,8 +38,7 @@ from orchestrator.core.model import (
     L2Advertisement,
     Node,
 )
-from orchestrator.core.placement import Homes, announcers, place_homes
-from orchestrator.core.selectors import LabelSelector, any_matches
+from orchestrator.core.model.selectors import LabelSelector, any_matches
 from tests.unit.test_placement import endpoints, l2_class, plain_pool, service, world
 
 LB = {"role": "lb"}

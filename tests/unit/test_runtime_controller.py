@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from orchestrator.core.plan import plan
-from orchestrator.core.status import StatusRecord
+from orchestrator.core.status.records import StatusRecord
 from orchestrator.runtime import source as runtime_source
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.source import ManifestSource

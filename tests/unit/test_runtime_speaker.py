@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.core.l2intent import l2_announcements
-from orchestrator.core.model import IPAddress
+from orchestrator.core.l2.intent import l2_announcements
+from orchestrator.core.model.cluster import IPAddress
 from orchestrator.runtime import source as runtime_source
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.source import ManifestSource

@@ -1,6 +1,6 @@
 """Label selectors: matchLabels, every matchExpressions operator, and the empty-list rule."""
 
-from orchestrator.core.selectors import LabelSelector, Operator, Requirement, any_matches
+from orchestrator.core.model.selectors import LabelSelector, Operator, Requirement, any_matches
 
 
 def test_match_labels_and_expressions() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.errors import KubeConflict, KubeError, KubeNotFound
 from orchestrator.adapters.kube.resources import LEASE
-from orchestrator.core.leader import Action, LeaderElector, LeaderLease
+from orchestrator.core.liveness.leader import Action, LeaderElector, LeaderLease
 
 
 class KubeLeader:

@@ -53,15 +53,15 @@ from orchestrator.adapters.kube.resources import (
     key_of,
 )
 from orchestrator.adapters.kube.status import OUR_CONDITIONS
-from orchestrator.core.errors import FieldError, Severity
-from orchestrator.core.model import Annotation
+from orchestrator.core.model.cluster import Annotation
+from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse import ParseMemo, parse_snapshot
 from orchestrator.core.parse.moduleconfig import MODULE
 from orchestrator.runtime.source import Loaded, blocking
 
 Document = tuple[str, Mapping[str, Any]]
 
-#: What the controller writes on a Service (``core.status.desired_status``).
+#: What the controller writes on a Service (``core.status.records.desired_status``).
 OUR_ANNOTATIONS = (
     Annotation.ML_ALLOCATED_POOL.value,
     Annotation.HOMES.value,

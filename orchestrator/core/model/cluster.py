@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from orchestrator.core.errors import FieldError
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.errors import FieldError
+from orchestrator.core.model.selectors import LabelSelector
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network

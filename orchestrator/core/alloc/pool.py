@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from orchestrator.core.alloc_result import MAX_INT64, PoolStats
-from orchestrator.core.model import AddressPool
+from orchestrator.core.alloc.result import MAX_INT64, PoolStats
+from orchestrator.core.model.cluster import AddressPool
 
 FAMILIES = (4, 6)
 

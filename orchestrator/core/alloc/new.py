@@ -31,12 +31,12 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
 
-from orchestrator.core.alloc_pool import PoolSpace
-from orchestrator.core.alloc_result import Reason
-from orchestrator.core.alloc_state import Context, Work
-from orchestrator.core.model import IPAddress, IPFamilyPolicy, PoolKind
-from orchestrator.core.pool_choice import pool_allows
-from orchestrator.core.sharing import ip_key
+from orchestrator.core.alloc.pool import PoolSpace
+from orchestrator.core.alloc.pool_choice import pool_allows
+from orchestrator.core.alloc.result import Reason
+from orchestrator.core.alloc.sharing import ip_key
+from orchestrator.core.alloc.state import Context, Work
+from orchestrator.core.model.cluster import IPAddress, IPFamilyPolicy, PoolKind
 
 
 def _address(fam: int, value: int) -> IPAddress:

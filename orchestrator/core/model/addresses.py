@@ -32,8 +32,8 @@ from ipaddress import (
     summarize_address_range,
 )
 
-from orchestrator.core.errors import quote
-from orchestrator.core.model import IPAddress, IPNetwork
+from orchestrator.core.model.cluster import IPAddress, IPNetwork
+from orchestrator.core.model.errors import quote
 
 
 class AddressError(ValueError):

@@ -9,7 +9,7 @@ so killing one node moves only the IPs that node announced. An IP shared by seve
 other Services follow, so one IP never has two announcers.
 
 The homes come from the controller (``placement.place_homes``); the scope and eligible sets
-from an ``l2scope.L2View`` of the same snapshot. The work list (``work_list``: one assignment
+from an ``scope.L2View`` of the same snapshot. The work list (``work_list``: one assignment
 per Service, in key order, shared IPs resolved to their owner) is shared with home placement,
 which also asks ``fallback_for`` where an IP without a home is announced right now.
 """
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from orchestrator.core.eligibility import Reason
-from orchestrator.core.l2scope import L2Reason, L2Scope, L2View, WhyNot, digest
-from orchestrator.core.model import (
+from orchestrator.core.l2.scope import L2Reason, L2Scope, L2View, WhyNot, digest
+from orchestrator.core.model.cluster import (
     Assignment,
     ClusterSnapshot,
     IPAddress,

@@ -8,7 +8,7 @@ controller, or before an upgrade) gets the pool that contains its first IP.
 
 from __future__ import annotations
 
-from orchestrator.core.model import Assignment, ClusterSnapshot, IPAddress
+from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress
 
 
 def _pool_containing(snapshot: ClusterSnapshot, ip: IPAddress) -> str | None:

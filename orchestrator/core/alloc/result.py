@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
-from orchestrator.core.model import Assignment, IPAddress
+from orchestrator.core.model.cluster import Assignment, IPAddress
 
 #: MetalLB's counter saturates at MaxInt64; Prometheus gauges are floats anyway.
 MAX_INT64 = 2**63 - 1

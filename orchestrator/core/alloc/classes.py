@@ -37,8 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orchestrator.core.alloc_result import Reason
-from orchestrator.core.model import ClusterConfig, L2Class, PoolKind, Service
+from orchestrator.core.alloc.result import Reason
+from orchestrator.core.model.cluster import ClusterConfig, L2Class, PoolKind, Service
 
 
 class ClassSource(StrEnum):

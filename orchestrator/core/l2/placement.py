@@ -1,7 +1,7 @@
 """L2 placement: the sticky home node of every L2 IP, decided by the controller.
 
 Three questions, answered purely from one snapshot (DESIGN decisions 3 and 5): where an L2 IP
-may live (its *scope*, ``l2scope``), its sticky home node (here), and who announces it right
+may live (its *scope*, ``scope``), its sticky home node (here), and who announces it right
 now (``announce``). This module also re-exports the public names of the other two, so callers
 may keep importing everything L2 from ``placement``.
 
@@ -37,7 +37,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
-from orchestrator.core.announce import (
+from orchestrator.core.l2.announce import (
     Announcer,
     Homes,
     HomesInput,
@@ -50,7 +50,7 @@ from orchestrator.core.announce import (
     fallback_winner,
     work_list,
 )
-from orchestrator.core.l2scope import (
+from orchestrator.core.l2.scope import (
     L2_EXPLAIN,
     SCOPE_REASONS,
     WHY_NOT_TEXT,
@@ -60,7 +60,7 @@ from orchestrator.core.l2scope import (
     WhyNot,
     preferred_order,
 )
-from orchestrator.core.model import (
+from orchestrator.core.model.cluster import (
     Assignment,
     ClusterSnapshot,
     IPAddress,

@@ -22,10 +22,10 @@ the other status IPs fill the remaining slots in status order.
 
 from __future__ import annotations
 
-from orchestrator.core.alloc_state import Context, Work
-from orchestrator.core.model import IPAddress
-from orchestrator.core.pool_choice import pool_allows
-from orchestrator.core.sharing import ip_key
+from orchestrator.core.alloc.pool_choice import pool_allows
+from orchestrator.core.alloc.sharing import ip_key
+from orchestrator.core.alloc.state import Context, Work
+from orchestrator.core.model.cluster import IPAddress
 
 
 def restore_plain(ctx: Context, work: Work) -> None:

@@ -35,7 +35,7 @@ from orchestrator.core.eligibility import (
     node_reason,
     summarize_endpoints,
 )
-from orchestrator.core.model import (
+from orchestrator.core.model.cluster import (
     EXCLUDE_LABEL,
     AddressPool,
     Assignment,
@@ -45,7 +45,7 @@ from orchestrator.core.model import (
     Service,
     TrafficPolicy,
 )
-from orchestrator.core.selectors import any_matches
+from orchestrator.core.model.selectors import any_matches
 
 
 class L2Reason(StrEnum):

@@ -11,12 +11,12 @@ looks at every Service each time and runs these steps in order:
    status IPs of ``notOurClass`` Services: an address still shown on a Service (after
    ``loadBalancerClass`` was reconfigured, or set by another implementation inside our pools)
    is never handed to a second one.
-3. **Restore** (``alloc_restore``): every Service gets back the IPs its status shows, Services
+3. **Restore** (``restore``): every Service gets back the IPs its status shows, Services
    with more IPs first, before anything new is handed out. A restart never moves an IP.
 4. **Retire**: addresses let go of in step 3, or in use last time and not any more (deleted
    Services), join their pool's retired queue: they are handed out again only when the pool
-   has no never-used address left (``alloc_pool``).
-5. **Allocate** (``alloc_new``) what is still missing: Services with explicit IPs first (so
+   has no never-used address left (``pool``).
+5. **Allocate** (``new``) what is still missing: Services with explicit IPs first (so
    that an automatic pick cannot take an address somebody asked for), then Services adding a
    family to restored IPs, then the rest, each group by ``namespace/name``.
 6. **Report**: one ``Outcome`` per Service, events, pool counters.
@@ -33,10 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from orchestrator.core.alloc_new import allocate_class, allocate_plain
-from orchestrator.core.alloc_pool import FAMILIES, PoolSpace
-from orchestrator.core.alloc_restore import restore_class, restore_plain
-from orchestrator.core.alloc_result import (
+from orchestrator.core.alloc.classes import choose_class
+from orchestrator.core.alloc.new import allocate_class, allocate_plain
+from orchestrator.core.alloc.pool import FAMILIES, PoolSpace
+from orchestrator.core.alloc.restore import restore_class, restore_plain
+from orchestrator.core.alloc.result import (
     AllocationResult,
     Event,
     EventKind,
@@ -44,16 +45,15 @@ from orchestrator.core.alloc_result import (
     PoolStats,
     Reason,
 )
-from orchestrator.core.alloc_state import Context, Work
-from orchestrator.core.classes import choose_class
-from orchestrator.core.model import (
+from orchestrator.core.alloc.sharing import ip_key
+from orchestrator.core.alloc.state import Context, Work
+from orchestrator.core.model.cluster import (
     Assignment,
     ClusterConfig,
     ClusterSnapshot,
     IPAddress,
     Service,
 )
-from orchestrator.core.sharing import ip_key
 
 __all__ = [
     "AllocationResult",

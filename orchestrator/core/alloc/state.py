@@ -3,7 +3,7 @@
 ``Context`` owns every mutation of the address tables, so the two invariants hold in one
 place: an address is marked used in its pool exactly when some Service holds it in the
 ``SharingTable``, and an address stops being used only when its last holder lets go (it then
-joins the pool's retired queue, see ``alloc_pool``).
+joins the pool's retired queue, see ``pool``).
 
 ``Work`` is what the restore and allocation steps fill in for one Service: the IPs it holds
 (class Services: one slot per requested IP, ``None`` for a slot still empty), the pool, what
@@ -15,17 +15,17 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 
-from orchestrator.core.alloc_pool import PoolSpace
-from orchestrator.core.alloc_result import Reason
-from orchestrator.core.model import (
+from orchestrator.core.alloc.pool import PoolSpace
+from orchestrator.core.alloc.pool_choice import PoolChooser
+from orchestrator.core.alloc.result import Reason
+from orchestrator.core.alloc.sharing import SharingTable, ip_key
+from orchestrator.core.model.cluster import (
     IPAddress,
     IPFamilyPolicy,
     Namespace,
     PoolKind,
     Service,
 )
-from orchestrator.core.pool_choice import PoolChooser
-from orchestrator.core.sharing import SharingTable, ip_key
 
 _COMMON_FAMILIES = frozenset({(4,), (6,), (4, 6), (6, 4)})
 

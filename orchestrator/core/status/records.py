@@ -18,8 +18,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from orchestrator.core.alloc_result import Outcome
-from orchestrator.core.model import CLASS_CONDITION, Annotation, IPAddress, Service
+from orchestrator.core.alloc.result import Outcome
+from orchestrator.core.model.cluster import CLASS_CONDITION, Annotation, IPAddress, Service
 
 ALL_ASSIGNED = "AllPublicIPsAssigned"
 

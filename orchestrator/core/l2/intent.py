@@ -23,8 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
-from orchestrator.core.model import Assignment, ClusterSnapshot, IPAddress
-from orchestrator.core.placement import (
+from orchestrator.core.l2.placement import (
     SCOPE_REASONS,
     WHY_NOT_TEXT,
     Announcer,
@@ -35,6 +34,7 @@ from orchestrator.core.placement import (
     WhyNot,
     decide,
 )
+from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress
 
 
 @dataclass(frozen=True, slots=True)

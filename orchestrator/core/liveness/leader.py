@@ -4,7 +4,7 @@ Only the leader allocates; two replicas must never both write status. The Lease 
 holder; writes carry the Lease's resourceVersion, so of two replicas racing for it the API
 server accepts one and answers the other 409 (the adapter treats that as "not leader").
 
-Decisions use the observer's own clock, as for speaker leases (``membership``): a foreign
+Decisions use the observer's own clock, as for speaker leases (``leases``): a foreign
 holder is presumed alive while its Lease keeps changing; once it has not changed for its
 duration the Lease may be taken over. We count ourselves leader only while our own last
 successful renewal is younger than the duration *minus a margin*, so we stop acting before

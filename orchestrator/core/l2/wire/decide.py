@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orchestrator.core.l2wire.frames import (
+from orchestrator.core.l2.wire.frames import (
     ARP_FRAME,
     BROADCAST_MAC,
     ETH_P_ARP,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from orchestrator.core.model import AddressPool, Namespace, PoolKind, Service
+from orchestrator.core.model.cluster import AddressPool, Namespace, PoolKind, Service
 
 METADATA_NAME = "kubernetes.io/metadata.name"
 

@@ -2,7 +2,7 @@
 answer-or-drop decision for each received frame (``decide``) and the interface rules
 (``links``). The wire adapter in ``orchestrator.l2`` owns the sockets and calls these."""
 
-from orchestrator.core.l2wire.decide import (
+from orchestrator.core.l2.wire.decide import (
     AnnouncedTable,
     Answer,
     AnswerKind,
@@ -10,8 +10,8 @@ from orchestrator.core.l2wire.decide import (
     DropReason,
     decide,
 )
-from orchestrator.core.l2wire.frames import Link
-from orchestrator.core.l2wire.links import DEFAULT_EXCLUDE, LinkInfo, LinkReason, link_verdict
+from orchestrator.core.l2.wire.frames import Link
+from orchestrator.core.l2.wire.links import DEFAULT_EXCLUDE, LinkInfo, LinkReason, link_verdict
 
 __all__ = [
     "DEFAULT_EXCLUDE",

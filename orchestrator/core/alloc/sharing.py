@@ -20,8 +20,8 @@ Service's key (lowest first): Services with the same key land together when they
 
 from __future__ import annotations
 
-from orchestrator.core.alloc_pool import PoolSpace
-from orchestrator.core.model import IPAddress, Service, TrafficPolicy
+from orchestrator.core.alloc.pool import PoolSpace
+from orchestrator.core.model.cluster import IPAddress, Service, TrafficPolicy
 
 #: Added to IPv6 integers so that they never equal an IPv4 integer.
 V6_TAG = 1 << 128
