@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from orchestrator.runtime.ports import Source, Store, Waker
+from orchestrator.ports import Source, Store, Waker
 
 if TYPE_CHECKING:
     from orchestrator.adapters.kube.client import KubeClient

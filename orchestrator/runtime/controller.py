@@ -31,9 +31,9 @@ from orchestrator.core.liveness.leases import LeaseTracker
 from orchestrator.core.model.cluster import ClusterSnapshot
 from orchestrator.core.plan import plan
 from orchestrator.core.status.records import desired_status
+from orchestrator.ports import EventSink, Source, Store, Waker
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
-from orchestrator.runtime.ports import EventSink, Source, Store, Waker
 
 DEPRECATED = "deprecatedAnnotation"
 

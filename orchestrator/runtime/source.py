@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +35,10 @@ from watchdog.observers import Observer
 
 from orchestrator.adapters.files import Loaded as FilesLoaded
 from orchestrator.adapters.files import load_directory, manifest_files
-from orchestrator.core.model.cluster import ClusterSnapshot
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse import parse_snapshot
+from orchestrator.ports import Loaded
 from orchestrator.runtime.state import StateDir, overlay
-
-
-@dataclass(frozen=True)
-class Loaded:
-    snapshot: ClusterSnapshot | None  # None: nothing valid has ever been read
-    problems: tuple[FieldError, ...] = ()
-    stale: bool = False  # the running config is the last good one, not the current files
-    statuses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    retry_in: float | None = None  # an edit is settling: load again after this many seconds
 
 
 def blocking(problems: tuple[FieldError, ...] | list[FieldError]) -> list[FieldError]:

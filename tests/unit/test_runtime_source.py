@@ -34,6 +34,7 @@ from watchdog.events import (
     FileOpenedEvent,
 )
 
+from orchestrator import ports
 from orchestrator.adapters.files import Loaded, load_directory
 from orchestrator.runtime import source
 from orchestrator.runtime.source import ManifestSource, Watcher, relevant
@@ -113,7 +114,7 @@ def test_yaml_is_parsed_again_only_after_a_change(
     assert [s.name for s in loaded.snapshot.services] == ["api"]
 
 
-def _names(loaded: source.Loaded) -> list[str] | None:
+def _names(loaded: ports.Loaded) -> list[str] | None:
     return None if loaded.snapshot is None else [s.name for s in loaded.snapshot.services]
 
 

@@ -57,7 +57,8 @@ from orchestrator.core.model.cluster import Annotation
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse import ParseMemo, parse_snapshot
 from orchestrator.core.parse.moduleconfig import MODULE
-from orchestrator.runtime.source import Loaded, blocking
+from orchestrator.ports import Loaded
+from orchestrator.runtime.source import blocking
 
 Document = tuple[str, Mapping[str, Any]]
 
