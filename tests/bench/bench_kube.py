@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.adapters.files import load_directory  # noqa: E402
+from orchestrator.adapters.files.manifests import load_directory  # noqa: E402
 from orchestrator.adapters.kube.client import KubeClient  # noqa: E402
 from orchestrator.adapters.kube.leases import KubeLeases  # noqa: E402
 from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS  # noqa: E402

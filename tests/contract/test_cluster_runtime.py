@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.adapters.kube.announced import KubeAnnounced
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.events import KubeEvents

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.leases import KubeLeases

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS

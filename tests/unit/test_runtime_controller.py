@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from orchestrator.adapters.files import source as files_source
+from orchestrator.adapters.files.source import ManifestSource
+from orchestrator.adapters.files.store import StateDir
 from orchestrator.core.plan import plan
 from orchestrator.core.status.records import StatusRecord
-from orchestrator.runtime import source as runtime_source
 from orchestrator.runtime.controller import Controller
-from orchestrator.runtime.source import ManifestSource
-from orchestrator.runtime.state import StateDir
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 NODES = ("frontend-1", "frontend-2", "frontend-3")
@@ -162,7 +162,7 @@ def test_a_failed_write_is_retried_with_nothing_else_changed(tmp_path: Path) -> 
 def test_a_pass_that_wrote_nothing_is_not_planned_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime_source, "_RACY_NS", 0)  # the copied files are not "racy"
+    monkeypatch.setattr(files_source, "_RACY_NS", 0)  # the copied files are not "racy"
     src, state = setup(tmp_path)
     ctl = controller(src, state)
     plans: list[object] = []

@@ -1,4 +1,4 @@
-"""The file source's watcher and cache (``orchestrator.runtime.source``).
+"""The file source's watcher and cache (``orchestrator.adapters.files``).
 
 Matrix:
 
@@ -35,10 +35,11 @@ from watchdog.events import (
 )
 
 from orchestrator import ports
-from orchestrator.adapters.files import Loaded, load_directory
-from orchestrator.runtime import source
-from orchestrator.runtime.source import ManifestSource, Watcher, relevant
-from orchestrator.runtime.state import StateDir
+from orchestrator.adapters.files import source
+from orchestrator.adapters.files.manifests import Loaded, load_directory
+from orchestrator.adapters.files.source import ManifestSource
+from orchestrator.adapters.files.store import StateDir
+from orchestrator.adapters.files.watch import Watcher, relevant
 
 SERVICE = """apiVersion: v1
 kind: Service

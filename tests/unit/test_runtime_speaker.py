@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from orchestrator.adapters.files import source as files_source
+from orchestrator.adapters.files.source import ManifestSource
+from orchestrator.adapters.files.store import StateDir
 from orchestrator.core.l2.intent import l2_announcements
 from orchestrator.core.model.cluster import IPAddress
-from orchestrator.runtime import source as runtime_source
 from orchestrator.runtime.controller import Controller
-from orchestrator.runtime.source import ManifestSource
 from orchestrator.runtime.speaker import Speaker
-from orchestrator.runtime.state import StateDir
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 NODES = ("frontend-1", "frontend-2", "frontend-3")
@@ -180,7 +180,7 @@ def test_a_node_without_the_class_interfaces_posts_announce_failed(tmp_path: Pat
 def test_intent_is_computed_again_only_for_a_new_snapshot_or_live_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime_source, "_RACY_NS", 0)  # the copied files are not "racy"
+    monkeypatch.setattr(files_source, "_RACY_NS", 0)  # the copied files are not "racy"
     state, speakers, ports = cluster(tmp_path)
     calls: list[str] = []
     real = l2_announcements

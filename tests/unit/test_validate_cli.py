@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,6 +10,9 @@ fixes a manifest in one round. Each error renders as one line::
 
 Messages never contain secret values: callers pass ``redacted=True`` style strings themselves;
 the helpers here only quote what they are given.
+
+``blocking`` is the one freeze rule both snapshot sources apply (files and Kubernetes): an
+invalid object outside Services never replaces a valid running config.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ class FieldError:
         where = f"{self.obj}: {self.path}" if self.path else self.obj
         prefix = "warning: " if self.severity is Severity.WARNING else ""
         return f"{prefix}{where}: {self.message}"
+
+
+def blocking(problems: tuple[FieldError, ...] | list[FieldError]) -> list[FieldError]:
+    """Errors that must freeze the config: everything except a Service's own fields."""
+    return [
+        p for p in problems if p.severity is Severity.ERROR and not p.obj.startswith("Service/")
+    ]
 
 
 class ValidationError(Exception):

@@ -1,11 +1,12 @@
 """The standalone snapshot source: manifests from a directory plus state from files.
 
-Produces the same ``ClusterSnapshot`` as the Kubernetes adapter. It also enforces "an
-invalid object never replaces a valid running config": when the manifests have errors
-outside Services (a broken pool, a YAML syntax error that hides documents), the last good
-set of manifests is used instead and the snapshot is marked stale, so no IP is withdrawn
-or moved because of a typo. Errors in a Service's own fields do not freeze anything: the
-parser keeps such a Service with its status IPs (the allocator holds them).
+Produces the same ``ClusterSnapshot`` as the Kubernetes adapter (``kube/source.py``). It
+also enforces "an invalid object never replaces a valid running config" (``blocking``):
+when the manifests have errors outside Services (a broken pool, a YAML syntax error that
+hides documents), the last good set of manifests is used instead and the snapshot is
+marked stale, so no IP is withdrawn or moved because of a typo. Errors in a Service's own
+fields do not freeze anything: the parser keeps such a Service with its status IPs (the
+allocator holds them).
 
 A file saved in place is truncated first and written next. A read between the two sees an
 empty file, which is a valid "no objects here", and the controller would delete that file's
@@ -13,39 +14,32 @@ Services and free their IPs. So an edit is applied only once the manifests have 
 for ``settle`` seconds (``ManifestSource``); until then the previous read stands and
 ``Loaded.retry_in`` tells the loop when to look again.
 
-``Watcher`` turns filesystem events (watchdog) into a wake-up for the reconcile loop;
-the loop also ticks on a timer because lease expiry is a change no file event announces.
-Only events that change what a reconcile reads wake it (``relevant``: not reads, not
-temporary files). Every lease renewal wakes every process, so the YAML is parsed again
-only when a manifest file changed (``fingerprint``).
+Every lease renewal wakes every process (``watch.py``), so the YAML is parsed again only
+when a manifest file changed (``fingerprint``).
+
+``overlay`` puts the recorded status and annotations (``status.py``) onto the Service
+manifests before they are parsed, so the parser reads exactly what it would read from a
+Kubernetes API object.
 """
 
 from __future__ import annotations
 
+import copy
 import os
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-
-from orchestrator.adapters.files import Loaded as FilesLoaded
-from orchestrator.adapters.files import load_directory, manifest_files
-from orchestrator.core.model.errors import FieldError, Severity
+from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
+from orchestrator.adapters.files.manifests import load_directory, manifest_files
+from orchestrator.adapters.files.store import StateDir
+from orchestrator.core.model.errors import blocking
 from orchestrator.core.parse import parse_snapshot
 from orchestrator.ports import Loaded
-from orchestrator.runtime.state import StateDir, overlay
 
-
-def blocking(problems: tuple[FieldError, ...] | list[FieldError]) -> list[FieldError]:
-    """Errors that must freeze the config: everything except a Service's own fields."""
-    return [
-        p for p in problems if p.severity is Severity.ERROR and not p.obj.startswith("Service/")
-    ]
+Document = tuple[str, Mapping[str, Any]]
 
 
 #: A file changed less than this long ago may change again within the same timestamp tick
@@ -171,62 +165,32 @@ class ManifestSource:
         return Loaded(good, problems, stale=True, statuses=statuses, retry_in=retry_in)
 
 
-#: inotify reports reads too (watchdog >= 2.3: IN_OPEN, IN_CLOSE_NOWRITE). They change
-#: nothing, and waking on them would make every reader wake itself and every other process
-#: watching the same files: each reconcile reads the manifests, so the loops would spin.
-_READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})
+def overlay(
+    documents: Iterable[Document], statuses: Mapping[str, Mapping[str, Any]]
+) -> list[Document]:
+    """Service documents with their recorded status and annotations filled in."""
+    out: list[Document] = []
+    for source, doc in documents:
+        if doc.get("kind") == "Service" and isinstance(doc.get("metadata"), Mapping):
+            meta = doc["metadata"]
+            key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+            record = statuses.get(key)
+            if record is not None:
+                doc = _apply(doc, record)
+        out.append((source, doc))
+    return out
 
 
-def _hidden(path: bytes | str) -> bool:
-    name = os.path.basename(os.fsdecode(path))
-    return name.startswith(".")
-
-
-def relevant(event: FileSystemEvent) -> bool:
-    """Does ``event`` change what a reconcile reads?
-
-    Not: reads; a directory's own modification (it always comes with the event of the entry
-    that changed it); hidden files (an atomic write's temporary file, editor swap files: the
-    loader skips them, and the rename that publishes a file is reported on its new name).
-    One lease renewal then wakes each process once instead of four or five times."""
-    if event.event_type in _READ_ONLY_EVENTS:
-        return False
-    if event.is_directory and event.event_type == "modified":
-        return False
-    dest = getattr(event, "dest_path", "")
-    if dest:
-        return not _hidden(dest) or not _hidden(event.src_path)
-    return not _hidden(event.src_path)
-
-
-class _Wake(FileSystemEventHandler):
-    def __init__(self, changed: threading.Event) -> None:
-        self.changed = changed
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if relevant(event):
-            self.changed.set()
-
-
-class Watcher:
-    """Sets ``changed`` whenever something under the watched directories changes."""
-
-    def __init__(self, *directories: Path) -> None:
-        self.changed = threading.Event()
-        self._observer = Observer()
-        handler = _Wake(self.changed)
-        for d in directories:
-            self._observer.schedule(handler, str(Path(d).absolute()), recursive=True)
-
-    def start(self) -> None:
-        self._observer.start()
-
-    def stop(self) -> None:
-        self._observer.stop()
-        self._observer.join(timeout=5)
-
-    def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for a change; True if one came."""
-        fired = self.changed.wait(timeout)
-        self.changed.clear()
-        return fired
+def _apply(doc: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(doc))
+    meta = merged.setdefault("metadata", {})
+    annotations = dict(meta.get("annotations") or {})
+    annotations.update(record.get("annotations") or {})
+    meta["annotations"] = annotations
+    status = dict(merged.get("status") or {})
+    status["loadBalancer"] = {"ingress": [{"ip": ip} for ip in record.get("ingress") or []]}
+    conditions = record.get("conditions")
+    if conditions:
+        status["conditions"] = list(conditions)
+    merged["status"] = status
+    return merged
