@@ -57,7 +57,7 @@ from orchestrator.core.status.records import desired_status  # noqa: E402
 from orchestrator.runtime.controller import Controller  # noqa: E402
 from orchestrator.runtime.log import Logger  # noqa: E402
 from orchestrator.runtime.speaker import Speaker  # noqa: E402
-from tests.contract.apiserver import ApiServer  # noqa: E402
+from tests.harness.apiserver import ApiServer  # noqa: E402
 
 PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}
 NS = "metallb-system"

@@ -69,7 +69,7 @@ from tests.chart.conftest import (
     rendered_files,
     values_of,
 )
-from tests.prereq import require
+from tests.harness.prereq import require
 
 KUBE_VERSION = "1.30.0"
 #: Kinds that are not built into Kubernetes (no schema in kubernetes_validate).

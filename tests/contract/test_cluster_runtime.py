@@ -55,9 +55,9 @@ from orchestrator.core.model.cluster import IPAddress
 from orchestrator.core.status.records import StatusRecord
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
-from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import stop_informers, wait_for
 from tests.contract.rbac import denied
+from tests.harness.apiserver import ApiServer
 
 NS = "metallb-system"
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"

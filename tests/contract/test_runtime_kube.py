@@ -29,8 +29,8 @@ from orchestrator.adapters.kube.store import KubeStore
 from orchestrator.core.model.cluster import IPAddress
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
-from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import stop_informers, wait_for
+from tests.harness.apiserver import ApiServer
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}

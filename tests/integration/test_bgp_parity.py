@@ -1,7 +1,7 @@
 """Parity of the FRR and GoBGP speakers: same intent in, same routes at the routers (root).
 
 Every test runs once per backend (``backend`` = ``frr`` | ``gobgp``) on a topology built
-once per backend (``tests.integration.bgp_lab``: FRR routers r1 eBGP AS 64500 with IPv4 and
+once per backend (``tests.harness.bgp_lab``: FRR routers r1 eBGP AS 64500 with IPv4 and
 IPv6 sessions, r2 iBGP AS 64512 over IPv4; nodes n1..n3 AS 64512). Each scenario is a
 ``ClusterSnapshot`` + ``Assignment``s; every node's intent comes from ``bgp_intent`` and is
 applied by the backend under test. The tests are state transitions on the same daemons: each
@@ -68,7 +68,7 @@ from orchestrator.core.model.cluster import (
     TrafficPolicy,
 )
 from orchestrator.core.model.selectors import LabelSelector
-from tests.integration.bgp_lab import (
+from tests.harness.bgp_lab import (
     BACKENDS,
     CONVERGE,
     NODE_ASN,
@@ -82,7 +82,7 @@ from tests.integration.bgp_lab import (
     open_lab,
     poll,
 )
-from tests.prereq import require_frr, require_gobgpd
+from tests.harness.prereq import require_frr, require_gobgpd
 
 pytestmark = pytest.mark.root
 

@@ -68,8 +68,8 @@ from tests.golden.frr_scenarios import (
     snapshot,
     std,
 )
-from tests.integration.bgp_lab import ecmp_router_config
-from tests.prereq import require_frr
+from tests.harness.bgp_lab import ecmp_router_config
+from tests.harness.prereq import require_frr
 
 pytestmark = pytest.mark.root
 
