@@ -12,7 +12,7 @@ Matrix covered here (property tests live in ``test_placement_properties.py``):
 - announcer: home live, fallback preferring nodes without the Service's other IPs then
   sha256(node#ip), nobody eligible with a reason, unknown IP.
 
-The builders at the top are shared with the other placement and l2intent test files.
+The builders at the top are shared with the other placement and L2 intent test files.
 """
 
 from __future__ import annotations
