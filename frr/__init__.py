@@ -3,7 +3,7 @@
 Public surface (what the speaker uses)::
 
     from frr import FrrBackend, FrrReconciler, Vtysh
-    from orchestrator.core.bgp import bgp_intent
+    from orchestrator.core.bgp.compute import bgp_intent
 
     backend = FrrBackend(Vtysh(vty_socket="/var/run/frr"), metrics=FrrMetrics())
     reconciler = FrrReconciler(backend)      # one thread: serialize, coalesce, retry, drift

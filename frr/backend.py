@@ -36,7 +36,7 @@ from frr.owned import Owned, owned_from_view, parse_running
 from frr.status import FrrMetrics, PeerStatus, peer_status
 from frr.view import FrrView, build_view
 from frr.vtysh import VtyshCommandError, VtyshError, VtyshLike, redact
-from orchestrator.core.bgp import NodeBGPIntent
+from orchestrator.core.bgp.intent import NodeBGPIntent
 
 log = logging.getLogger("mlb.frr")
 

@@ -38,8 +38,8 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from orchestrator.core.errors import quote
-from orchestrator.core.model import Community, CommunityKind
+from orchestrator.core.model.cluster import Community, CommunityKind
+from orchestrator.core.model.errors import quote
 
 OWNED_PREFIX = "MLB-"
 ADV_PREFIX = "MLB-ADV-"

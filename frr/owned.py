@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from frr import names
 from frr.view import GLOBAL_STATEMENTS, ROUTER_STATEMENTS, FrrView
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from enum import StrEnum
 from frr.backend import FrrBackend
 from frr.names import ConversionError
 from frr.vtysh import VtyshError
-from orchestrator.core.bgp import NodeBGPIntent
+from orchestrator.core.bgp.intent import NodeBGPIntent
 
 log = logging.getLogger("mlb.frr")
 

@@ -25,8 +25,8 @@ from typing import Any
 import jinja2
 
 from frr.view import FrrView, build_view
-from orchestrator.core.bgp import bgp_intent
-from orchestrator.core.model import Assignment, ClusterSnapshot
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.model.cluster import Assignment, ClusterSnapshot
 
 
 def template_dir() -> Path:

@@ -40,8 +40,8 @@ from functools import lru_cache
 
 from frr import names
 from frr.names import Checker
-from orchestrator.core.bgp import NodeBGPIntent, PeerIntent, PrefixIntent
-from orchestrator.core.model import BFDProfile, CommunityKind, DynamicASN, IPNetwork, Secret
+from orchestrator.core.bgp.intent import NodeBGPIntent, PeerIntent, PrefixIntent
+from orchestrator.core.model.cluster import BFDProfile, CommunityKind, DynamicASN, IPNetwork, Secret
 
 #: Router-level statements we own, in the order FRR prints them (router-id comes first).
 ROUTER_STATEMENTS = (

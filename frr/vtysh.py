@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from frr.diff import Command, batch_text
 from frr.view import GLOBAL_STATEMENTS
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 _LINE_ERROR = re.compile(r"^line \d+: ", re.MULTILINE)
 _MAX_MESSAGE = 600

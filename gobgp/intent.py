@@ -27,8 +27,8 @@ from gobgp.model import (
     GobgpPeer,
     LargeCommunity,
 )
-from orchestrator.core.bgp import NodeBGPIntent, PeerIntent
-from orchestrator.core.model import CommunityKind, DynamicASN
+from orchestrator.core.bgp.intent import NodeBGPIntent, PeerIntent
+from orchestrator.core.model.cluster import CommunityKind, DynamicASN
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from gobgp.model import (
     IPNetwork,
     LargeCommunity,
 )
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 #: Every policy object we create starts with this; anything else in gobgpd is not ours.
 NAME_PREFIX = "mlb-"

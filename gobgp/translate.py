@@ -40,7 +40,7 @@ from gobgp.plan import (
     RibPath,
     SessionState,
 )
-from orchestrator.core.model import Secret
+from orchestrator.core.model.cluster import Secret
 
 # The generated module objects are untyped; give them one name each for readability.
 Message = Any

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from orchestrator.adapters.netns import Namespaces
-from tests.prereq import require_root
+from tests.harness.prereq import require_root
 
 settings.register_profile(
     "gate",

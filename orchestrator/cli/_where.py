@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from orchestrator.runtime.ports import Source, Store, Waker
+from orchestrator.ports import Source, Store, Waker
 
 if TYPE_CHECKING:
     from orchestrator.adapters.kube.client import KubeClient
@@ -65,8 +65,9 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> Where:
     if standalone == cluster or (standalone and not (args.source and args.state)):
         p.error("give either --source DIR --state STATE, or --kubeconfig PATH / --in-cluster")
     if standalone:
-        from orchestrator.runtime.source import ManifestSource, Watcher
-        from orchestrator.runtime.state import StateDir
+        from orchestrator.adapters.files.source import ManifestSource
+        from orchestrator.adapters.files.store import StateDir
+        from orchestrator.adapters.files.watch import Watcher
 
         state = StateDir(args.state)
         waker = Watcher(Path(args.source), state.root)

@@ -4,7 +4,7 @@ Standalone with ``--source DIR --state STATE`` (files), or in a cluster with
 ``--kubeconfig PATH`` / ``--in-cluster`` (see ``orchestrator.cli._where``).
 
 Reads manifests from DIR (watched), records Service status, pool and home nodes in STATE
-(see ``orchestrator.runtime.state``), and logs events. Stops cleanly on SIGTERM/SIGINT.
+(see ``orchestrator.adapters.files.store``), and logs events. Stops cleanly on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations

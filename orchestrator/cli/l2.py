@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model.cluster import IPAddress
 
 MAX_ADDRESSES = 65_536
 

@@ -23,7 +23,7 @@ import json
 from typing import Any
 
 from orchestrator.cli._load import load_valid
-from orchestrator.core.alloc_result import Reason
+from orchestrator.core.alloc.result import Reason
 from orchestrator.core.plan import Plan, ServicePlan, plan
 
 #: Services we do not handle are not shown (kubectl would show them, but with no pool,

@@ -23,9 +23,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from orchestrator.cli._where import add_arguments, open_where, stop_on_signals
+from orchestrator.ports import L2Port, RoutingBackend
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import serve
-from orchestrator.runtime.speaker import L2Port, RoutingBackend, Speaker
+from orchestrator.runtime.speaker import Speaker
 
 
 def register(sub: Any) -> None:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from orchestrator.adapters.files import load_directory
-from orchestrator.core.errors import FieldError, Severity
+from orchestrator.adapters.files.manifests import load_directory
+from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse import parse_snapshot
 
 

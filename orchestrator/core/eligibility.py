@@ -26,7 +26,7 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orchestrator.core.model import (
+from orchestrator.core.model.cluster import (
     EXCLUDE_LABEL,
     ClusterSnapshot,
     Endpoint,

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
-from orchestrator.core.alloc_result import AllocationResult, Outcome
-from orchestrator.core.allocator import Allocator
-from orchestrator.core.model import Assignment, ClusterSnapshot, IPAddress, Service
-from orchestrator.core.placement import Homes, HomesInput, place_homes
+from orchestrator.core.alloc.allocator import Allocator
+from orchestrator.core.alloc.result import AllocationResult, Outcome
+from orchestrator.core.l2.placement import Homes, HomesInput, place_homes
+from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress, Service
 
 
 @dataclass(frozen=True)

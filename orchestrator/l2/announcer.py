@@ -2,7 +2,7 @@
 
 One thread runs an epoll loop over one filtered AF_PACKET socket per allowed link (see
 ``bpf``), an eventfd for wake-ups from other threads, and the gratuitous-announcement timers.
-Per frame it does ``recv`` → ``decide`` (pure, in ``orchestrator.core.l2wire``) → ``send``
+Per frame it does ``recv`` → ``decide`` (pure, in ``orchestrator.core.l2.wire``) → ``send``
 of the reply bytes, with nothing else on that path: no lock, no logging, one dict probe.
 Between receive batches it sends due gratuitous frames in small slices, so a takeover burst
 for thousands of IPs never holds up answers for long.
@@ -35,14 +35,14 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
 
-from orchestrator.core.l2wire import (
+from orchestrator.core.l2.wire import (
     DEFAULT_EXCLUDE,
     AnnouncedTable,
     Answer,
     LinkReason,
     decide,
 )
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model.cluster import IPAddress
 from orchestrator.l2.bpf import SNAPLEN
 from orchestrator.l2.garp import GarpSchedule, GarpTiming
 from orchestrator.l2.interfaces import LinkEvents

@@ -1,7 +1,7 @@
 """The kernel's view of interfaces, and link events as they happen.
 
 ``scan_links`` dumps all links over rtnetlink (pyroute2 ``get_links``) into ``LinkInfo``;
-the pure rules in ``orchestrator.core.l2wire.links`` decide which ones we answer on. Netlink
+the pure rules in ``orchestrator.core.l2.wire.links`` decide which ones we answer on. Netlink
 gives flags, type, MAC and master in one dump, without reading ``/sys`` (whose view depends
 on which namespace mounted it).
 
@@ -22,7 +22,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.rtnl import RTMGRP_LINK
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-from orchestrator.core.l2wire import LinkInfo
+from orchestrator.core.l2.wire import LinkInfo
 
 
 def scan_links() -> list[LinkInfo]:

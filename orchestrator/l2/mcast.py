@@ -24,7 +24,7 @@ import socket
 import struct
 from collections.abc import Iterable
 
-from orchestrator.core.l2wire.frames import multicast_mac, solicited_node
+from orchestrator.core.l2.wire.frames import multicast_mac, solicited_node
 from orchestrator.l2.bpf import packet_membership
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The links the announcer answers on: one filtered packet socket per allowed link.
 
-``Ports.rescan`` dumps the links, applies the pure rules (``core.l2wire.links``), opens a
+``Ports.rescan`` dumps the links, applies the pure rules (``core.l2.wire.links``), opens a
 socket (``bpf``) with its solicited-node memberships (``mcast``) on each link that became
 allowed, registers it with the announcer's epoll, and closes the sockets of links that went
 away, went down, got enslaved or changed MAC (a new MAC needs a new ``Link`` template). It
@@ -18,8 +18,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrator.core.l2wire import Link, LinkInfo, LinkReason, link_verdict
-from orchestrator.core.l2wire.links import compile_exclude
+from orchestrator.core.l2.wire import Link, LinkInfo, LinkReason, link_verdict
+from orchestrator.core.l2.wire.links import compile_exclude
 from orchestrator.l2.bpf import open_packet_socket
 from orchestrator.l2.interfaces import scan_links
 from orchestrator.l2.mcast import SolicitedGroups

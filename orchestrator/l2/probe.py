@@ -23,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from orchestrator.core.l2wire.frames import (
+from orchestrator.core.l2.wire.frames import (
     ETH_P_ARP,
     ETH_P_IPV6,
     ICMPV6_NA,
     ND_OPT_TARGET_LLA,
     Link,
 )
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model.cluster import IPAddress
 from orchestrator.l2.bpf import ETH_P_ALL
 
 CLONE_NEWNET = 0x40000000

@@ -49,7 +49,7 @@ from collections.abc import Iterable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model.cluster import IPAddress
 from orchestrator.l2.announcer import Announcer
 from orchestrator.l2.garp import GarpTiming
 from orchestrator.l2.stats import L2Stats

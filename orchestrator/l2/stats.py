@@ -28,7 +28,7 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from orchestrator.core.l2wire import DropReason
+from orchestrator.core.l2.wire import DropReason
 
 _METALLB = (
     ("requests_received", "Number of layer2 requests received for owned IPs"),

@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from orchestrator.core.model import Annotation
+from orchestrator.adapters.files.atomic import atomic_write
+from orchestrator.core.model.cluster import Annotation
 from orchestrator.lab.config import (
     BGP_POOL,
     L2_FIRST,
@@ -35,7 +36,6 @@ from orchestrator.lab.config import (
     LabConfig,
     node_ip,
 )
-from orchestrator.runtime.state import atomic_write
 
 NODE_LABEL = "node-role.kubernetes.io/lab-node"
 NAMESPACE = "lab"

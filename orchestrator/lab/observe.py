@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.adapters.files import load_directory
-from orchestrator.core.model import Annotation
+from orchestrator.adapters.files.manifests import load_directory
+from orchestrator.adapters.files.store import StateDir
+from orchestrator.core.model.cluster import Annotation
 from orchestrator.lab.config import LabConfig
-from orchestrator.runtime.state import StateDir
 
 
 @dataclass(frozen=True)

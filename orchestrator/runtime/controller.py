@@ -25,15 +25,15 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from orchestrator.core.allocator import Allocator
-from orchestrator.core.membership import LeaseTracker
-from orchestrator.core.model import ClusterSnapshot
-from orchestrator.core.placement import Homes
+from orchestrator.core.alloc.allocator import Allocator
+from orchestrator.core.l2.placement import Homes
+from orchestrator.core.liveness.leases import LeaseTracker
+from orchestrator.core.model.cluster import ClusterSnapshot
 from orchestrator.core.plan import plan
-from orchestrator.core.status import desired_status
+from orchestrator.core.status.records import desired_status
+from orchestrator.ports import EventSink, Source, Store, Waker
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
-from orchestrator.runtime.ports import EventSink, Source, Store, Waker
 
 DEPRECATED = "deprecatedAnnotation"
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from orchestrator.core.alloc_result import PoolStats
+from orchestrator.core.alloc.result import PoolStats
 
 
 def serve(address: str, registry: CollectorRegistry) -> None:

@@ -8,12 +8,12 @@ Two threads:
 - the reconcile loop wakes on any file change (manifests, state, leases) and at the latest
   when the next known lease would expire, reads the snapshot, and computes this node's L2
   and BGP intent with the same pure functions every other speaker runs
-  (``l2intent.l2_announcements``, ``bgp.bgp_intent``). Failover is therefore local: when a
-  home node's lease goes stale, the fallback winner starts answering (and sends gratuitous
-  ARP/NA) without waiting for the controller.
+  (``l2.intent.l2_announcements``, ``bgp.compute.bgp_intent``). Failover is therefore
+  local: when a home node's lease goes stale, the fallback winner starts answering (and
+  sends gratuitous ARP/NA) without waiting for the controller.
 
-Ports keep this loop independent of the wire: ``L2Port`` (the announcer) and
-``RoutingBackend`` (FRR or GoBGP); either may be absent.
+Ports (``orchestrator.ports``) keep this loop independent of the wire: ``L2Port`` (the
+announcer) and ``RoutingBackend`` (FRR or GoBGP); either may be absent.
 
 Every lease renewal of every node wakes the loop, but most change neither the snapshot nor
 the set of live nodes; the intent is a pure function of those two, so it is computed again
@@ -27,26 +27,26 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 
-from orchestrator.core.assignments import assignments_from_status
-from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
-from orchestrator.core.l2intent import Announcement, l2_announcements
-from orchestrator.core.membership import LeaseTracker
-from orchestrator.core.model import Assignment, ClusterSnapshot, IPAddress, IPNetwork
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.l2.intent import Announcement, l2_announcements
+from orchestrator.core.liveness.leases import LeaseTracker
+from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress, IPNetwork
+from orchestrator.core.status.assignments import assignments_from_status
+from orchestrator.ports import (
+    AnnouncedReport,
+    EventSink,
+    L2Port,
+    RoutingBackend,
+    Source,
+    Store,
+    Waker,
+)
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
-from orchestrator.runtime.ports import AnnouncedReport, EventSink, Source, Store, Waker
-
-
-class L2Port(Protocol):
-    def set_announced(self, announced: Mapping[IPAddress, Iterable[str] | None]) -> None: ...
-
-
-class RoutingBackend(Protocol):
-    def apply(self, intent: NodeBGPIntent) -> object: ...
 
 
 @dataclass(frozen=True)

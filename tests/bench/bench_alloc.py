@@ -26,9 +26,9 @@ import gc
 import time
 from ipaddress import IPv4Network, IPv6Network
 
-from orchestrator.core.alloc_result import AllocationResult
-from orchestrator.core.allocator import Allocator
-from orchestrator.core.model import (
+from orchestrator.core.alloc.allocator import Allocator
+from orchestrator.core.alloc.result import AllocationResult
+from orchestrator.core.model.cluster import (
     AddressPool,
     ClusterConfig,
     ClusterSnapshot,

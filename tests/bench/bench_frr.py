@@ -40,8 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from frr.backend import FrrBackend
 from frr.daemons import FrrInstance
 from orchestrator.adapters.netns import Namespaces
-from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
-from orchestrator.core.model import (
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.model.cluster import (
     Assignment,
     BGPAdvertisement,
     BGPPeer,

@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.adapters.files import load_directory  # noqa: E402
+from orchestrator.adapters.files.manifests import load_directory  # noqa: E402
 from orchestrator.adapters.kube.client import KubeClient  # noqa: E402
 from orchestrator.adapters.kube.leases import KubeLeases  # noqa: E402
 from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS  # noqa: E402
@@ -53,11 +53,11 @@ from orchestrator.adapters.kube.store import KubeStore  # noqa: E402
 from orchestrator.cli._where import cluster_informers  # noqa: E402
 from orchestrator.core.parse import parse_snapshot  # noqa: E402
 from orchestrator.core.plan import plan  # noqa: E402
-from orchestrator.core.status import desired_status  # noqa: E402
+from orchestrator.core.status.records import desired_status  # noqa: E402
 from orchestrator.runtime.controller import Controller  # noqa: E402
 from orchestrator.runtime.log import Logger  # noqa: E402
 from orchestrator.runtime.speaker import Speaker  # noqa: E402
-from tests.contract.apiserver import ApiServer  # noqa: E402
+from tests.harness.apiserver import ApiServer  # noqa: E402
 
 PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}
 NS = "metallb-system"

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from orchestrator.adapters.netns import Namespaces
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model.cluster import IPAddress
 from orchestrator.l2.probe import Prober
 
 V4_FIRST, V6_FIRST, BULK = IPv4Address("198.18.0.1"), IPv6Address("2001:db8:1::1"), 10_000

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from orchestrator.adapters.netns import Namespaces  # noqa: E402
-from orchestrator.core.model import IPAddress  # noqa: E402
+from orchestrator.core.model.cluster import IPAddress  # noqa: E402
 from orchestrator.l2.probe import Prober  # noqa: E402
 from tests.bench.bench_l2 import (  # noqa: E402
     CLIENT4,

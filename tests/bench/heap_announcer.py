@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.adapters.files import load_directory  # noqa: E402
+from orchestrator.adapters.files.manifests import load_directory  # noqa: E402
 from orchestrator.core.parse import ParseMemo, parse_snapshot  # noqa: E402
 from orchestrator.l2 import Announcer  # noqa: E402
 

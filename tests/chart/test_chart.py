@@ -52,8 +52,8 @@ import yaml
 from frr.daemons import DEFAULT_DAEMONS, FRR_BIN
 from gobgp.daemon import gobgpd_command
 from orchestrator.cli import build_parser
-from orchestrator.core.errors import Severity
-from orchestrator.core.model import ClusterSnapshot
+from orchestrator.core.model.cluster import ClusterSnapshot
+from orchestrator.core.model.errors import Severity
 from orchestrator.core.parse import parse_snapshot
 from tests.chart.conftest import (
     CHART,
@@ -69,7 +69,7 @@ from tests.chart.conftest import (
     rendered_files,
     values_of,
 )
-from tests.prereq import require
+from tests.harness.prereq import require
 
 KUBE_VERSION = "1.30.0"
 #: Kinds that are not built into Kubernetes (no schema in kubernetes_validate).

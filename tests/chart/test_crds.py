@@ -40,7 +40,8 @@ import yaml
 
 from orchestrator.adapters.kube import resources
 from orchestrator.adapters.kube.resources import Resource
-from orchestrator.core.errors import Errors
+from orchestrator.core.model.errors import Errors
+from orchestrator.core.model.selectors import Operator
 from orchestrator.core.parse import (
     advertisements,
     bfd,
@@ -53,7 +54,6 @@ from orchestrator.core.parse import (
     pools,
     snapshot,
 )
-from orchestrator.core.selectors import Operator
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "charts" / "metallb-orchestrator" / "crds"

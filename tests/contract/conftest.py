@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.informer import Informer, Informers
-from tests.contract.apiserver import ApiServer
+from tests.harness.apiserver import ApiServer
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tests.chart.conftest import NAMESPACE, objects
-from tests.contract.apiserver import parse_path
+from tests.harness.apiserver import parse_path
 
 Attr = tuple[str, str, str, str | None]  # verb, group, resource, namespace
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.adapters.kube.announced import KubeAnnounced
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.events import KubeEvents
@@ -51,13 +51,13 @@ from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.adapters.kube.status import KubeStatusWriter
 from orchestrator.adapters.kube.store import InformerWaker, KubeStore
 from orchestrator.cli._where import cluster_informers
-from orchestrator.core.model import IPAddress
-from orchestrator.core.status import StatusRecord
+from orchestrator.core.model.cluster import IPAddress
+from orchestrator.core.status.records import StatusRecord
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
-from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import stop_informers, wait_for
 from tests.contract.rbac import denied
+from tests.harness.apiserver import ApiServer
 
 NS = "metallb-system"
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"

@@ -32,9 +32,9 @@ from orchestrator.adapters.kube.leases import KubeLeases
 from orchestrator.adapters.kube.resources import LEASE
 from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.cli._where import cluster_informers
-from orchestrator.core.membership import LeaseTracker
-from tests.contract.apiserver import ApiServer
+from orchestrator.core.liveness.leases import LeaseTracker
 from tests.contract.conftest import stop_informers, wait_for
+from tests.harness.apiserver import ApiServer
 
 NS = "metallb-system"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "moduleconfig" / "moduleconfig.yaml"

@@ -17,8 +17,8 @@ from typing import Any
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.informer import Informer
 from orchestrator.adapters.kube.resources import BGP_PEER, SERVICE
-from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import Running, wait_for
+from tests.harness.apiserver import ApiServer
 
 
 def service(name: str, namespace: str = "demo", **annotations: str) -> dict[str, Any]:

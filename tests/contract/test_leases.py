@@ -7,8 +7,8 @@ from __future__ import annotations
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.leases import KubeLeases
 from orchestrator.adapters.kube.resources import LEASE
-from orchestrator.core.membership import LeaseTracker
-from tests.contract.apiserver import ApiServer
+from orchestrator.core.liveness.leases import LeaseTracker
+from tests.harness.apiserver import ApiServer
 
 
 def test_renewed_lease_is_live_and_goes_stale(api: ApiServer, kube: KubeClient) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.leases import KubeLeases
@@ -26,11 +26,11 @@ from orchestrator.adapters.kube.resources import SERVICE, SNAPSHOT_KINDS
 from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.adapters.kube.status import KubeStatusWriter
 from orchestrator.adapters.kube.store import KubeStore
-from orchestrator.core.model import IPAddress
+from orchestrator.core.model.cluster import IPAddress
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
-from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import stop_informers, wait_for
+from tests.harness.apiserver import ApiServer
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}

@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 
-from orchestrator.adapters.files import load_directory
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS
 from orchestrator.adapters.kube.source import KubeSource
 from orchestrator.core.parse import parse_snapshot
-from tests.contract.apiserver import ApiServer
 from tests.contract.conftest import stop_informers, wait_for
+from tests.harness.apiserver import ApiServer
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 PLURALS = {r.kind: r.plural for r in SNAPSHOT_KINDS}

@@ -26,9 +26,9 @@ from orchestrator.adapters.kube.errors import (
 )
 from orchestrator.adapters.kube.resources import SERVICE
 from orchestrator.adapters.kube.status import KubeStatusWriter
-from orchestrator.core.status import Condition, StatusRecord
-from tests.contract.apiserver import ApiServer
+from orchestrator.core.status.records import Condition, StatusRecord
 from tests.contract.test_informer import service
+from tests.harness.apiserver import ApiServer
 
 POOL = "metallb.io/ip-allocated-from-pool"
 HOMES = "metallb-orchestrator.io/l2-homes"

@@ -17,7 +17,7 @@ import pytest
 from orchestrator.adapters.netns import leftover_namespaces
 from orchestrator.lab import frrd
 from tests.e2e.conftest import cli
-from tests.prereq import require_frr
+from tests.harness.prereq import require_frr
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
 

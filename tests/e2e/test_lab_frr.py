@@ -42,8 +42,8 @@ import pytest
 from orchestrator.lab import client, failover, manifests, nodes, observe, router
 from orchestrator.lab.config import LabConfig
 from tests.e2e.conftest import cli, converged, lab_for
-from tests.polling import poll
-from tests.prereq import require_frr
+from tests.harness.polling import poll
+from tests.harness.prereq import require_frr
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
 

@@ -26,7 +26,7 @@ from orchestrator.adapters.netns import leftover_namespaces
 from orchestrator.lab import client, failover, nodes, observe, procs, router
 from orchestrator.lab.config import LabConfig
 from tests.e2e.conftest import cli, converged, lab_for
-from tests.prereq import require_frr, require_gobgpd
+from tests.harness.prereq import require_frr, require_gobgpd
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, ip_address, ip_network
 
-from orchestrator.core.model import (
+from orchestrator.core.model.cluster import (
     AddressPool,
     Assignment,
     BFDProfile,
@@ -29,7 +29,7 @@ from orchestrator.core.model import (
     Service,
     TrafficPolicy,
 )
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.selectors import LabelSelector
 
 Scenario = tuple[ClusterSnapshot, list[Assignment], str]
 

@@ -17,9 +17,9 @@ import pytest
 from frr.owned import owned_from_view, parse_running
 from frr.render import render_config
 from frr.view import build_view
-from orchestrator.core.bgp import bgp_intent
+from orchestrator.core.bgp.compute import bgp_intent
 from tests.golden.frr_scenarios import SCENARIOS
-from tests.prereq import require
+from tests.harness.prereq import require
 
 GOLDEN = Path(__file__).parent / "frr"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.adapters.netns import Namespaces
-from tests.integration.test_l2_announce import Lan, setup_lan
-from tests.prereq import require_root
+from tests.harness.lan import Lan, setup_lan
+from tests.harness.prereq import require_root
 
 
 @pytest.fixture

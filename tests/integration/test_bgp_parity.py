@@ -1,7 +1,7 @@
 """Parity of the FRR and GoBGP speakers: same intent in, same routes at the routers (root).
 
 Every test runs once per backend (``backend`` = ``frr`` | ``gobgp``) on a topology built
-once per backend (``tests.integration.bgp_lab``: FRR routers r1 eBGP AS 64500 with IPv4 and
+once per backend (``tests.harness.bgp_lab``: FRR routers r1 eBGP AS 64500 with IPv4 and
 IPv6 sessions, r2 iBGP AS 64512 over IPv4; nodes n1..n3 AS 64512). Each scenario is a
 ``ClusterSnapshot`` + ``Assignment``s; every node's intent comes from ``bgp_intent`` and is
 applied by the backend under test. The tests are state transitions on the same daemons: each
@@ -50,8 +50,9 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from orchestrator.core.bgp import BGPReason, NodeBGPIntent
-from orchestrator.core.model import (
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.bgp.reasons import BGPReason
+from orchestrator.core.model.cluster import (
     AddressPool,
     Assignment,
     BGPAdvertisement,
@@ -66,8 +67,8 @@ from orchestrator.core.model import (
     Service,
     TrafficPolicy,
 )
-from orchestrator.core.selectors import LabelSelector
-from tests.integration.bgp_lab import (
+from orchestrator.core.model.selectors import LabelSelector
+from tests.harness.bgp_lab import (
     BACKENDS,
     CONVERGE,
     NODE_ASN,
@@ -81,7 +82,7 @@ from tests.integration.bgp_lab import (
     open_lab,
     poll,
 )
-from tests.prereq import require_frr, require_gobgpd
+from tests.harness.prereq import require_frr, require_gobgpd
 
 pytestmark = pytest.mark.root
 

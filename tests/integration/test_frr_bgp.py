@@ -47,8 +47,9 @@ from frr.render import render_config
 from frr.status import FrrMetrics
 from frr.view import build_view
 from orchestrator.adapters.netns import Namespaces
-from orchestrator.core.bgp import NodeBGPIntent, bgp_intent
-from orchestrator.core.model import (
+from orchestrator.core.bgp.compute import bgp_intent
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.model.cluster import (
     Assignment,
     BFDProfile,
     BGPAdvertisement,
@@ -56,7 +57,7 @@ from orchestrator.core.model import (
     Secret,
     TrafficPolicy,
 )
-from orchestrator.core.selectors import LabelSelector
+from orchestrator.core.model.selectors import LabelSelector
 from tests.golden.frr_scenarios import (
     POOL4,
     POOL6,
@@ -67,8 +68,8 @@ from tests.golden.frr_scenarios import (
     snapshot,
     std,
 )
-from tests.integration.bgp_lab import ecmp_router_config
-from tests.prereq import require_frr
+from tests.harness.bgp_lab import ecmp_router_config
+from tests.harness.prereq import require_frr
 
 pytestmark = pytest.mark.root
 

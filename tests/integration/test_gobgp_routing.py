@@ -52,8 +52,8 @@ from gobgp import (
 )
 from gobgp.daemon import gobgpd_command, prepare_socket, unix_target, wait_ready
 from orchestrator.adapters.netns import Namespaces
-from orchestrator.core.model import Secret
-from tests.prereq import require_frr, require_gobgpd
+from orchestrator.core.model.cluster import Secret
+from tests.harness.prereq import require_frr, require_gobgpd
 
 pytestmark = pytest.mark.root
 

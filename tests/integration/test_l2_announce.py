@@ -1,6 +1,6 @@
 """``mlb l2 announce`` against real kernels in network namespaces (root).
 
-Topology (per test)::
+Topology (per test, built by ``tests.harness.lan``)::
 
             sw: bridge br0                       sw: bridge br1
          /        |          \\                   /          \\
@@ -47,54 +47,15 @@ from typing import TypeVar
 
 import pytest
 
-from orchestrator.adapters.netns import Namespaces
-from orchestrator.core.l2wire.frames import ETH_P_ARP, ETH_P_IPV6
+from orchestrator.core.l2.wire.frames import ETH_P_ARP, ETH_P_IPV6
 from orchestrator.l2.bpf import ETH_P_ALL
 from orchestrator.l2.probe import Prober, in_netns
-from tests.polling import poll
+from tests.harness.lan import VIP4, VIP6, Lan, answered_by, prober
+from tests.harness.polling import poll
 
 pytestmark = pytest.mark.root
 
-VIP4, VIP6 = "192.0.2.50", "2001:db8::50"
 T = TypeVar("T")
-
-
-@dataclass
-class Lan:
-    ns: Namespaces
-    sw: str
-    n1: str
-    n2: str
-    client: str
-    tmp: Path
-
-    def mac(self, node: str, iface: str = "eth0") -> str:
-        return self.ns.mac(node, iface)
-
-
-def setup_lan(ns: Namespaces, tmp: Path) -> Lan:
-    names = {short: ns.add(short) for short in ("sw", "n1", "n2", "c")}
-    for name in names.values():
-        # DAD would hold fresh addresses tentative for a second; tests that want DAD
-        # turn it back on for one interface
-        for key in ("default", "all"):
-            ns.run(name, "sysctl", "-qw", f"net.ipv6.conf.{key}.accept_dad=0")
-    sw = names["sw"]
-    ns.bridge(sw, "br0")
-    ns.bridge(sw, "br1")
-    for node, iface, port, bridge in (
-        ("n1", "eth0", "n1e0", "br0"),
-        ("n2", "eth0", "n2e0", "br0"),
-        ("c", "eth0", "ce0", "br0"),
-        ("n1", "veth1", "n1e1", "br1"),
-        ("c", "eth1", "ce1", "br1"),
-    ):
-        ns.veth(names[node], iface, sw, port)
-        ns.enslave(sw, port, bridge)
-    for node, host in (("n1", 11), ("n2", 12), ("c", 100)):
-        ns.addr(names[node], "eth0", f"192.0.2.{host}/24")
-        ns.addr(names[node], "eth0", f"2001:db8::{host}/64")
-    return Lan(ns, sw, names["n1"], names["n2"], names["c"], tmp)
 
 
 @dataclass
@@ -149,17 +110,6 @@ def resolve_with_kernel(lan: Lan, ip: str) -> str:
     """Make the client's kernel resolve ``ip`` (ping sends nothing before it has a MAC)."""
     lan.ns.run(lan.client, "ping", "-c1", "-W1", ip, check=False)
     return poll(f"client neighbour entry for {ip}", lambda: neigh_mac(lan, ip), timeout=3)
-
-
-def prober(lan: Lan, iface: str = "eth0") -> Prober:
-    return Prober(
-        iface, netns=lan.client, ip4=ip_address("192.0.2.100"), ip6=ip_address("2001:db8::100")
-    )
-
-
-def answered_by(p: Prober, ip: str, *, timeout: float = 0.5) -> str | None:
-    got = p.resolve(ip_address(ip), timeout=timeout)
-    return got[0].hex(":") if got else None
 
 
 # --------------------------------------------------------------------------- tests

@@ -24,8 +24,8 @@ import pytest
 
 from orchestrator.l2.probe import in_netns
 from orchestrator.l2.process import AnnouncerProcess
-from tests.integration.test_l2_announce import VIP4, VIP6, Lan, answered_by, prober
-from tests.polling import poll
+from tests.harness.lan import VIP4, VIP6, Lan, answered_by, prober
+from tests.harness.polling import poll
 
 pytestmark = pytest.mark.root
 

@@ -22,17 +22,11 @@ from ipaddress import ip_address
 
 import pytest
 
-from orchestrator.core.l2wire import DropReason
+from orchestrator.core.l2.wire import DropReason
 from orchestrator.l2 import Announcer
 from orchestrator.l2.probe import in_netns
-from tests.integration.test_l2_announce import (
-    VIP4,
-    VIP6,
-    Lan,
-    answered_by,
-    prober,
-)
-from tests.polling import poll
+from tests.harness.lan import VIP4, VIP6, Lan, answered_by, prober
+from tests.harness.polling import poll
 
 pytestmark = pytest.mark.root
 

@@ -34,8 +34,8 @@ import pytest
 
 from orchestrator.adapters.netns import Namespaces
 from tests.chart.conftest import objects, one
-from tests.polling import poll
-from tests.prereq import require_frr
+from tests.harness.polling import poll
+from tests.harness.prereq import require_frr
 
 pytestmark = pytest.mark.root
 

@@ -1,4 +1,4 @@
-"""Leader election over a coordination.k8s.io/v1 Lease (the decision is ``core.leader``).
+"""Leader election over a coordination.k8s.io/v1 Lease (the decision is ``core.liveness.leader``).
 
 ``KubeLeader.tick(now)`` reads the Lease, asks the elector what to do, and writes with the
 Lease's resourceVersion as precondition: a 409 means another replica won the race, so this
@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.errors import KubeConflict, KubeError, KubeNotFound
 from orchestrator.adapters.kube.resources import LEASE
-from orchestrator.core.leader import Action, LeaderElector, LeaderLease
+from orchestrator.core.liveness.leader import Action, LeaderElector, LeaderLease
 
 
 class KubeLeader:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.errors import KubeConflict, KubeNotFound
 from orchestrator.adapters.kube.resources import LEASE, SPEAKER_LEASE_LABEL
-from orchestrator.core.membership import LeaseRecord
+from orchestrator.core.liveness.leases import LeaseRecord
 
 LABEL_SELECTOR = "=".join(SPEAKER_LEASE_LABEL)
 

@@ -1,6 +1,6 @@
 """``KubeSource``: the informers' caches as a ``ClusterSnapshot``, like ``ManifestSource``.
 
-Same interface and the same rules as the standalone source (``runtime/source.py``): ``load``
+Same interface and the same rules as the standalone source (``files/source.py``): ``load``
 returns a ``Loaded``; every cached object becomes one ``(source, dict)`` document, source
 ``Kind/namespace/name`` (or ``Kind/name``); ``parse_snapshot`` does all the validation; and
 an invalid object outside Services never replaces a valid running config (``blocking``): the
@@ -40,7 +40,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.adapters.files import load_text
+from orchestrator.adapters.files.manifests import load_text
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.resources import (
     ENDPOINT_SLICE,
@@ -53,15 +53,15 @@ from orchestrator.adapters.kube.resources import (
     key_of,
 )
 from orchestrator.adapters.kube.status import OUR_CONDITIONS
-from orchestrator.core.errors import FieldError, Severity
-from orchestrator.core.model import Annotation
+from orchestrator.core.model.cluster import Annotation
+from orchestrator.core.model.errors import FieldError, Severity, blocking
 from orchestrator.core.parse import ParseMemo, parse_snapshot
 from orchestrator.core.parse.moduleconfig import MODULE
-from orchestrator.runtime.source import Loaded, blocking
+from orchestrator.ports import Loaded
 
 Document = tuple[str, Mapping[str, Any]]
 
-#: What the controller writes on a Service (``core.status.desired_status``).
+#: What the controller writes on a Service (``core.status.records.desired_status``).
 OUR_ANNOTATIONS = (
     Annotation.ML_ALLOCATED_POOL.value,
     Annotation.HOMES.value,

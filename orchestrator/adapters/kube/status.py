@@ -24,8 +24,8 @@ from typing import Any
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.errors import KubeConflict
 from orchestrator.adapters.kube.resources import SERVICE
-from orchestrator.core.model import CLASS_CONDITION
-from orchestrator.core.status import ALL_ASSIGNED, StatusRecord
+from orchestrator.core.model.cluster import CLASS_CONDITION
+from orchestrator.core.status.records import ALL_ASSIGNED, StatusRecord
 
 #: Condition types the controller writes (and so may remove).
 OUR_CONDITIONS = (CLASS_CONDITION, ALL_ASSIGNED)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.leases import KubeLeases
 from orchestrator.adapters.kube.status import KubeStatusWriter
-from orchestrator.core.membership import LeaseRecord
-from orchestrator.core.status import StatusRecord
+from orchestrator.core.liveness.leases import LeaseRecord
+from orchestrator.core.status.records import StatusRecord
 
 
 class KubeStore:

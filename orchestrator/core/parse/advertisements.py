@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator.core.model import BGPAdvertisement, L2Advertisement
+from orchestrator.core.model.cluster import BGPAdvertisement, L2Advertisement
 from orchestrator.core.parse.communities import Aliases, resolve_list
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.drafts import Draft, Item

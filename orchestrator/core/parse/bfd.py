@@ -7,7 +7,7 @@ are held to the short-name pattern (see ``documents.KINDS``).
 
 from __future__ import annotations
 
-from orchestrator.core.model import BFDProfile
+from orchestrator.core.model.cluster import BFDProfile
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.drafts import Draft, Item
 from orchestrator.core.parse.fields import Fields

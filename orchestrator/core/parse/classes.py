@@ -14,7 +14,7 @@ Whether at most one class is the default is a cross-object rule (``crosscheck``)
 
 from __future__ import annotations
 
-from orchestrator.core.model import AddressPool, L2Class, PoolKind, Protocol
+from orchestrator.core.model.cluster import AddressPool, L2Class, PoolKind, Protocol
 from orchestrator.core.parse.advertisements import interfaces
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.drafts import Draft, Item, PoolItem

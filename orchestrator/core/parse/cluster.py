@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
-from orchestrator.core.errors import Errors
-from orchestrator.core.model import Endpoint, EndpointSlice, IPAddress, Namespace, Node
+from orchestrator.core.model.cluster import Endpoint, EndpointSlice, IPAddress, Namespace, Node
+from orchestrator.core.model.errors import Errors
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.fields import Fields, as_fields, is_mapping
 

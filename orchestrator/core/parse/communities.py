@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.core.errors import Errors, quote
-from orchestrator.core.model import Community, CommunityKind
+from orchestrator.core.model.cluster import Community, CommunityKind
+from orchestrator.core.model.errors import Errors, quote
 from orchestrator.core.parse.fields import Fields, as_fields
 from orchestrator.core.parse.names import SHORT_NAME, valid_name
 

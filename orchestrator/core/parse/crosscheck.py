@@ -36,11 +36,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from orchestrator.core.addresses import PoolEntry, find_overlaps
-from orchestrator.core.errors import quote
-from orchestrator.core.model import BGPAdvertisement, IPNetwork, Node, Protocol
+from orchestrator.core.model.addresses import PoolEntry, find_overlaps
+from orchestrator.core.model.cluster import BGPAdvertisement, IPNetwork, Node, Protocol
+from orchestrator.core.model.errors import quote
+from orchestrator.core.model.selectors import LabelSelector, any_matches
 from orchestrator.core.parse.drafts import Draft, Item, PoolItem
-from orchestrator.core.selectors import LabelSelector, any_matches
 
 
 def where(item: Item[Any], crd_path: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.core.errors import Errors, FieldError, Severity
+from orchestrator.core.model.errors import Errors, FieldError, Severity
 from orchestrator.core.parse.fields import Fields, is_mapping, type_name
 from orchestrator.core.parse.labels import label_map
 from orchestrator.core.parse.names import LONG_NAME, SHORT_NAME, check_name

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from orchestrator.core.addresses import PoolEntry
-from orchestrator.core.errors import Errors, FieldError
-from orchestrator.core.model import (
+from orchestrator.core.model.addresses import PoolEntry
+from orchestrator.core.model.cluster import (
     AddressPool,
     BFDProfile,
     BGPAdvertisement,
@@ -28,6 +27,7 @@ from orchestrator.core.model import (
     L2Class,
     Node,
 )
+from orchestrator.core.model.errors import Errors, FieldError
 from orchestrator.core.parse.communities import Aliases
 from orchestrator.core.parse.secrets import Secrets
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard
 
-from orchestrator.core.errors import Errors, quote
+from orchestrator.core.model.errors import Errors, quote
 
 
 def join(base: str, key: str) -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from orchestrator.core.errors import Errors, quote
+from orchestrator.core.model.errors import Errors, quote
+from orchestrator.core.model.selectors import LabelSelector, Operator, Requirement
 from orchestrator.core.parse.fields import Fields, as_fields
-from orchestrator.core.selectors import LabelSelector, Operator, Requirement
 
 _LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from orchestrator.core.errors import FieldError
-from orchestrator.core.model import EndpointSlice, Service
+from orchestrator.core.model.cluster import EndpointSlice, Service
+from orchestrator.core.model.errors import FieldError
 from orchestrator.core.parse.cluster import parse_endpoint_slice
 from orchestrator.core.parse.documents import Doc, read_document
 from orchestrator.core.parse.fields import is_mapping

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from orchestrator.core.errors import Errors, quote
-from orchestrator.core.model import (
+from orchestrator.core.model.cluster import (
     AddressPool,
     BGPAdvertisement,
     BGPPeer,
@@ -39,6 +38,7 @@ from orchestrator.core.model import (
     Protocol,
     Secret,
 )
+from orchestrator.core.model.errors import Errors, quote
 from orchestrator.core.parse.communities import CommunityError, parse_value
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.drafts import Draft, Item, PoolItem

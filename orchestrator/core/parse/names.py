@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from orchestrator.core.errors import Errors, quote
+from orchestrator.core.model.errors import Errors, quote
 
 NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 INTERFACE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,15}")

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from orchestrator.core.addresses import AddressError, parse_ip
-from orchestrator.core.errors import Errors, quote
-from orchestrator.core.model import BGPPeer, DynamicASN, IPAddress, Secret
+from orchestrator.core.model.addresses import AddressError, parse_ip
+from orchestrator.core.model.cluster import BGPPeer, DynamicASN, IPAddress, Secret
+from orchestrator.core.model.errors import Errors, quote
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.drafts import Draft, Item
 from orchestrator.core.parse.durations import DurationError, format_seconds, parse_duration

@@ -14,9 +14,8 @@ all nodes and interfaces; a ``bgp`` pool gets one BGPAdvertisement per
 
 from __future__ import annotations
 
-from orchestrator.core.addresses import AddressError, PoolEntry, parse_entry
-from orchestrator.core.errors import Errors, quote
-from orchestrator.core.model import (
+from orchestrator.core.model.addresses import AddressError, PoolEntry, parse_entry
+from orchestrator.core.model.cluster import (
     AddressPool,
     BGPAdvertisement,
     L2Advertisement,
@@ -24,6 +23,7 @@ from orchestrator.core.model import (
     Protocol,
     ServiceAllocation,
 )
+from orchestrator.core.model.errors import Errors, quote
 from orchestrator.core.parse.advertisements import bgp_attributes
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.drafts import Draft, Item, PoolItem

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from orchestrator.core.addresses import AddressError, parse_ip
-from orchestrator.core.errors import Errors, quote
-from orchestrator.core.model import Annotation, IPAddress, ServiceRequest
+from orchestrator.core.model.addresses import AddressError, parse_ip
+from orchestrator.core.model.cluster import Annotation, IPAddress, ServiceRequest
+from orchestrator.core.model.errors import Errors, quote
 from orchestrator.core.parse.names import check_name
 
 MAX_IPS_COUNT = 64

@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 from typing import TypeVar
 
-from orchestrator.core.addresses import AddressError, parse_ip
-from orchestrator.core.errors import Errors
-from orchestrator.core.model import (
+from orchestrator.core.model.addresses import AddressError, parse_ip
+from orchestrator.core.model.cluster import (
     CLASS_CONDITION,
     Annotation,
     IPAddress,
@@ -34,6 +33,7 @@ from orchestrator.core.model import (
     ServiceState,
     TrafficPolicy,
 )
+from orchestrator.core.model.errors import Errors
 from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.fields import Fields, as_fields, is_mapping
 from orchestrator.core.parse.labels import label_map

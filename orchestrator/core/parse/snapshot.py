@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from orchestrator.core.errors import Errors, FieldError, Severity
-from orchestrator.core.model import ClusterConfig, ClusterSnapshot, Service
+from orchestrator.core.model.cluster import ClusterConfig, ClusterSnapshot, Service
+from orchestrator.core.model.errors import Errors, FieldError, Severity
 from orchestrator.core.parse.advertisements import parse_bgp_advertisement, parse_l2_advertisement
 from orchestrator.core.parse.bfd import parse_bfd_profile
 from orchestrator.core.parse.classes import parse_class

@@ -1,0 +1,89 @@
+"""Validation errors that name the object and the field at fault.
+
+Parsing collects every problem it finds instead of stopping at the first one, so a user
+fixes a manifest in one round. Each error renders as one line::
+
+    MetalLoadBalancerClass/badrange: spec.addressPool[1]: "192.168.7.300" is not an IP, CIDR
+    or range
+
+(wrapped here; it is one line).
+
+Messages never contain secret values: callers pass ``redacted=True`` style strings themselves;
+the helpers here only quote what they are given.
+
+``blocking`` is the one freeze rule both snapshot sources apply (files and Kubernetes): an
+invalid object outside Services never replaces a valid running config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem in one field of one object.
+
+    ``obj`` is ``Kind/name`` or ``Kind/namespace/name``; ``path`` is a JSON-path-like string
+    such as ``spec.addressPool[1]``; empty when the whole object is at fault.
+    """
+
+    obj: str
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.obj}: {self.path}" if self.path else self.obj
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{prefix}{where}: {self.message}"
+
+
+def blocking(problems: tuple[FieldError, ...] | list[FieldError]) -> list[FieldError]:
+    """Errors that must freeze the config: everything except a Service's own fields."""
+    return [
+        p for p in problems if p.severity is Severity.ERROR and not p.obj.startswith("Service/")
+    ]
+
+
+class ValidationError(Exception):
+    """Raised by callers that need an exception; carries every error found."""
+
+    def __init__(self, errors: list[FieldError] | tuple[FieldError, ...]) -> None:
+        self.errors = tuple(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class Errors:
+    """Accumulator used while parsing one object: ``errs.add(path, message)``."""
+
+    def __init__(self, obj: str, sink: list[FieldError]) -> None:
+        self.obj = obj
+        self._sink = sink
+        self._count = 0
+
+    def add(self, path: str, message: str) -> None:
+        self._sink.append(FieldError(self.obj, path, message))
+        self._count += 1
+
+    def warn(self, path: str, message: str) -> None:
+        self._sink.append(FieldError(self.obj, path, message, Severity.WARNING))
+
+    @property
+    def count(self) -> int:
+        """Errors (not warnings) added through this accumulator."""
+        return self._count
+
+
+def quote(value: object, limit: int = 80) -> str:
+    """Quote a user value for an error message, truncated so huge inputs stay readable."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

@@ -1,0 +1,208 @@
+"""ModuleConfig ``metallb``: settings versions 1 and 2.
+
+Matrix: top-level settings (loadBalancerClass, speaker.nodeSelector); bgpPeers with every
+key, hold-time as int and as duration, deterministic names; bgp pools with and without
+bgp-advertisements, community keys; layer2 pools -> l2-default in v1 (default unless
+another class is; yields to an existing l2-default), ignored with a warning in v2; version
+missing / unsupported; one bad pool drops only that pool; other modules' configs ignored.
+"""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_network
+from typing import Any
+
+from orchestrator.core.model.cluster import PoolKind, Protocol
+from tests.unit.core.parse.parse_support import errors, snap, warnings
+
+
+def mc(settings: dict[str, Any], version: int | None = 1, name: str = "metallb") -> dict[str, Any]:
+    spec: dict[str, Any] = {"enabled": True, "settings": settings}
+    if version is not None:
+        spec["version"] = version
+    return {
+        "apiVersion": "deckhouse.io/v1alpha1",
+        "kind": "ModuleConfig",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+SETTINGS: dict[str, Any] = {
+    "loadBalancerClass": "my-lb.example.com/bgp",
+    "speaker": {"nodeSelector": {"role": "lb"}, "tolerations": [{"operator": "Exists"}]},
+    "nodeSelector": {"role": "system"},
+    "bgpCommunities": {"edge": "64512:200", "no-advertise": "65535:65282"},
+    "bgpPeers": [
+        {
+            "peer-address": "198.51.100.1",
+            "peer-asn": 64512,
+            "my-asn": 64513,
+            "hold-time": 9,
+            "node-selector": {"matchLabels": {"rack": "a"}},
+            "password": "secret-ok",
+            "router-id": "192.0.2.1",
+            "source-address": "192.0.2.10",
+        },
+        {"peer-address": "198.51.100.2", "peer-asn": 64512, "my-asn": 64513, "hold-time": "1m30s"},
+    ],
+    "addressPools": [
+        {
+            "name": "public",
+            "protocol": "bgp",
+            "addresses": ["203.0.113.0/26"],
+            "bgp-advertisements": [
+                {
+                    "aggregation-length": 30,
+                    "localpref": 120,
+                    "communities": ["edge", "no-advertise"],
+                }
+            ],
+        },
+        {
+            "name": "plain",
+            "protocol": "bgp",
+            "addresses": ["203.0.113.64/26"],
+            "auto-assign": False,
+        },
+        {"name": "office", "protocol": "layer2", "addresses": ["192.0.2.100-192.0.2.103"]},
+        {"name": "lab", "protocol": "layer2", "addresses": ["192.0.2.200/30"]},
+    ],
+}
+
+
+def test_version_1_everything() -> None:
+    s = snap(mc(SETTINGS))
+    assert errors(s) == [] and warnings(s) == []
+    cfg = s.config
+    assert cfg.load_balancer_class == "my-lb.example.com/bgp"
+    assert cfg.speaker_node_selector == {"role": "lb"}
+    p0, p1 = cfg.bgp_peers
+    assert (p0.name, p1.name) == ("mc-peer-0", "mc-peer-1")
+    assert (p0.hold_time, p0.keepalive_time, p0.peer_port) == (9, 3, 179)
+    assert p0.peer_address == ip_address("198.51.100.1")
+    assert p0.router_id == ip_address("192.0.2.1") and p0.source_address == ip_address("192.0.2.10")
+    assert p0.password is not None and p0.password.reveal() == "secret-ok"
+    assert p0.node_selectors[0].matches({"rack": "a"})
+    assert (p1.hold_time, p1.keepalive_time) == (90, 30)
+    public, plain = cfg.pools["public"], cfg.pools["plain"]
+    assert public.kind is PoolKind.MODULECONFIG and public.protocol is Protocol.BGP
+    assert not plain.auto_assign
+    ads = {a.name: a for a in cfg.bgp_advertisements}
+    assert sorted(ads) == ["mc-plain-0", "mc-public-0"]
+    assert ads["mc-public-0"].aggregation_length == 30 and ads["mc-public-0"].local_pref == 120
+    assert [str(c) for c in ads["mc-public-0"].communities] == ["64512:200", "65535:65282"]
+    assert ads["mc-plain-0"].aggregation_length == 32 and ads["mc-plain-0"].peers == ()
+    # layer2 pools -> one default class
+    cls = cfg.classes["l2-default"]
+    assert cls.is_default and cls.node_selector == {"role": "lb"}
+    assert cls.tolerations == ({"operator": "Exists"},)
+    pool = cfg.pools["l2-default"]
+    assert pool.kind is PoolKind.CLASS and pool.class_name == "l2-default"
+    assert pool.cidrs == (ip_network("192.0.2.100/30"), ip_network("192.0.2.200/30"))
+    assert "office" not in cfg.pools
+
+
+def test_version_2_ignores_layer2_pools() -> None:
+    s = snap(mc(SETTINGS, version=2))
+    assert errors(s) == []
+    assert warnings(s) == [
+        "warning: ModuleConfig/metallb: spec.settings.addressPools[2]: layer2 pools are ignored "
+        "in settings version 2 (Deckhouse removes them); use a MetalLoadBalancerClass",
+        "warning: ModuleConfig/metallb: spec.settings.addressPools[3]: layer2 pools are ignored "
+        "in settings version 2 (Deckhouse removes them); use a MetalLoadBalancerClass",
+    ]
+    assert s.config.classes == {}
+    assert sorted(s.config.pools) == ["plain", "public"]
+
+
+def test_missing_version_is_latest() -> None:
+    s = snap(mc(SETTINGS, version=None))
+    assert "l2-default" not in s.config.classes and len(warnings(s)) == 2
+
+
+def test_unsupported_version_and_other_modules() -> None:
+    s = snap(mc(SETTINGS, version=3), mc({"whatever": 1}, name="cni-cilium"))
+    assert errors(s) == [
+        "ModuleConfig/metallb: spec.version: settings version 3 is not supported (1 or 2)"
+    ]
+    assert s.config.pools == {} and s.config.bgp_peers == ()
+
+
+def test_l2_default_yields_to_existing_class_and_default() -> None:
+    other = {
+        "apiVersion": "network.deckhouse.io/v1alpha1",
+        "kind": "MetalLoadBalancerClass",
+        "metadata": {"name": "mine"},
+        "spec": {"addressPool": ["198.51.100.0/28"], "isDefault": True},
+    }
+    s = snap(mc(SETTINGS), other)
+    assert errors(s) == []
+    assert not s.config.classes["l2-default"].is_default
+    assert s.config.classes["mine"].is_default
+
+    existing = dict(other, metadata={"name": "l2-default"})
+    s = snap(mc(SETTINGS), existing)
+    assert errors(s) == []
+    assert warnings(s) == [
+        "warning: ModuleConfig/metallb: spec.settings.addressPools: MetalLoadBalancerClass "
+        "l2-default already exists; the layer2 pools are not turned into another one"
+    ]
+    assert s.config.pools["l2-default"].cidrs == (ip_network("198.51.100.0/28"),)
+
+
+def test_errors_drop_only_the_bad_item() -> None:
+    settings = {
+        "bgpCommunities": {"bad": "1:70000"},
+        "bgpPeers": [
+            {"peer-address": "198.51.100.1", "peer-asn": 64512, "my-asn": 64513, "hold-time": 2},
+            {"peer-address": "198.51.100.2", "peer-asn": 64512, "my-asn": 64513, "password": "a b"},
+            {"peer-address": "198.51.100.3", "peer-asn": 64512, "my-asn": 64513, "typo": 1},
+            {"peer-asn": 0, "my-asn": 64513},
+        ],
+        "addressPools": [
+            {"name": "Bad_Name", "protocol": "bgp", "addresses": ["203.0.113.0/28"]},
+            {
+                "name": "good",
+                "protocol": "bgp",
+                "addresses": ["203.0.113.16/28"],
+            },
+            {
+                "name": "comm",
+                "protocol": "bgp",
+                "addresses": ["203.0.113.32/28"],
+                "bgp-advertisements": [
+                    {"communities": ["bad", "unknown"], "aggregation-length": 24}
+                ],
+            },
+            {"name": "weird", "protocol": "layer3", "addresses": ["203.0.113.48/28"]},
+        ],
+    }
+    s = snap(mc(settings))
+    assert errors(s) == [
+        'ModuleConfig/metallb: spec.settings.addressPools[0].name: "Bad_Name" is not a valid '
+        "name (lower-case letters, digits, '-' and '.', starting and ending with a letter or "
+        "digit)",
+        "ModuleConfig/metallb: spec.settings.addressPools[2].bgp-advertisements[0]: prefix "
+        '"203.0.113.32/28" (/28) of pool "comm" of ModuleConfig/metallb is more specific than the '
+        "aggregation length 24",
+        "ModuleConfig/metallb: spec.settings.addressPools[2].bgp-advertisements[0].communities[0]: "
+        'unknown community alias "bad" (not a key of bgpCommunities)',
+        "ModuleConfig/metallb: spec.settings.addressPools[2].bgp-advertisements[0].communities[1]: "
+        'unknown community alias "unknown" (not a key of bgpCommunities)',
+        'ModuleConfig/metallb: spec.settings.addressPools[3].protocol: "layer3" is not bgp or '
+        "layer2",
+        'ModuleConfig/metallb: spec.settings.bgpCommunities[bad]: "1:70000" is not a valid '
+        "community: 70000 does not fit in 16 bits",
+        "ModuleConfig/metallb: spec.settings.bgpPeers[0].hold-time: hold time 2s must be 0 or at "
+        "least 3s",
+        "ModuleConfig/metallb: spec.settings.bgpPeers[1].password: contains a forbidden "
+        "character (value hidden)",
+        "ModuleConfig/metallb: spec.settings.bgpPeers[3].peer-address: is required",
+        "ModuleConfig/metallb: spec.settings.bgpPeers[3].peer-asn: 0 is out of range 1..4294967295",
+    ]
+    assert warnings(s) == [
+        "warning: ModuleConfig/metallb: spec.settings.bgpPeers[2].typo: unknown field, ignored"
+    ]
+    assert sorted(s.config.pools) == ["good"]
+    assert [p.name for p in s.config.bgp_peers] == ["mc-peer-2"]
