@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.lab.controlplane import ControlPlaneError, find_bins
-from tests.cluster.kube import (
+from tests.harness.cluster import (
     CHART,
     CONTROLLER_SA,
     NAMESPACE,
@@ -28,7 +28,7 @@ from tests.cluster.kube import (
     container_args,
     release_objects,
 )
-from tests.prereq import require
+from tests.harness.prereq import require
 
 #: helm values of the release every test shares: layer 2 only (no sidecar to run), our
 #: processes' settings Secret with no ModuleConfig pools (tests bring their own objects)

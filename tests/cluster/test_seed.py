@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestrator.core.model import CLASS_CONDITION, Annotation
+from orchestrator.core.model.cluster import CLASS_CONDITION, Annotation
 from tests.cluster.conftest import Runner
-from tests.cluster.kube import NAMESPACE, ROOT, Cluster
-from tests.polling import poll
+from tests.harness.cluster import NAMESPACE, ROOT, Cluster
+from tests.harness.polling import poll
 
 SEED = ROOT / "examples" / "seed"
 NODES = ("frontend-1", "frontend-2", "frontend-3")
