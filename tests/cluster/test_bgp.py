@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_password_from_secret_reaches_frr_only(
     config = poll("node-1's FRR configured", configured, 30)
     assert f"neighbor 198.51.100.1 password {PASSWORD}" in config, config
 
-    def bgp_status(node: str) -> list[dict[str, object]]:
+    def bgp_status(node: str) -> list[dict[str, Any]]:
         return installed.items("servicebgpstatuses", NAMESPACE, selector=f"metallb.io/node={node}")
 
     statuses = poll("node-1's ServiceBGPStatus", lambda: bgp_status("node-1"), 30)
