@@ -74,6 +74,9 @@ class LabConfig:
     prefix: str = DEFAULT_PREFIX
     lease_duration: float = 2.0
     renew_interval: float = 1.0
+    #: the cluster in a real kube-apiserver (``orchestrator.lab.kube``), not in files
+    kube: bool = False
+    kube_bins: str = ""  # their directory; "" = ``make kube-bins``'s
 
     def __post_init__(self) -> None:
         if not 1 <= self.nodes <= MAX_NODES:
@@ -147,6 +150,8 @@ class LabConfig:
                 prefix=str(data["prefix"]),
                 lease_duration=float(data["lease_duration"]),
                 renew_interval=float(data["renew_interval"]),
+                kube=bool(data.get("kube", False)),
+                kube_bins=str(data.get("kube_bins", "")),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None

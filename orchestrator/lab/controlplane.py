@@ -16,9 +16,9 @@ What is configured, and why:
   hands out real, verifiable ServiceAccount tokens;
 - a private CA (``orchestrator.adapters.tls``) and a serving certificate for every address
   the server is reached at; kubeconfigs verify it;
-- the Service cluster-IP range ``192.0.2.0/24`` + ``2001:db8:1::/112`` (documentation
-  ranges; no traffic is ever sent to a cluster IP here: there is no kube-proxy), which holds
-  the ClusterIPs our examples name;
+- a Service cluster-IP range of documentation addresses (no traffic is ever sent to a
+  cluster IP here: there is no kube-proxy): by default ``192.0.2.0/24`` + ``2001:db8:1::/112``,
+  which holds the ClusterIPs our examples name; the lab picks one clear of its LAN;
 - no endpoint reconciler (the ``kubernetes`` Service would point at a loopback address).
 
 There is no kube-controller-manager or scheduler: no Pods run. EndpointSlices are written
@@ -100,6 +100,7 @@ class ControlPlane:
         extra_addresses: Sequence[str] = (),
         min_request_timeout: int = 1800,
         extra_args: Sequence[str] = (),
+        service_cidrs: Sequence[str] = SERVICE_CIDRS,
     ) -> None:
         self.directory = Path(directory)
         self.bins = Path(bins)
@@ -110,6 +111,7 @@ class ControlPlane:
         self.extra_addresses = tuple(extra_addresses)
         self.min_request_timeout = min_request_timeout
         self.extra_args = tuple(extra_args)
+        self.service_cidrs = tuple(service_cidrs)
         self.pki = self.directory / "pki"
         self.etcd_data = self.directory / "etcd"
         self._token_file = self.directory / "admin.token"
@@ -226,7 +228,7 @@ class ControlPlane:
                 f"--service-account-key-file={self.pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={self.pki / 'sa.key'}",
                 f"--api-audiences={ISSUER}",
-                f"--service-cluster-ip-range={','.join(SERVICE_CIDRS)}",
+                f"--service-cluster-ip-range={','.join(self.service_cidrs)}",
                 "--endpoint-reconciler-type=none",
                 "--allow-privileged=true",
                 "--profiling=false",

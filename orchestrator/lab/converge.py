@@ -34,7 +34,7 @@ def problems(
 ) -> list[str]:
     live = set(config.node_names if alive is None else alive)
     out: list[str] = []
-    expected = [nodes.CONTROLLER]
+    expected = [nodes.CONTROLLER, *nodes.control_plane_processes(config)]
     for n in sorted(live):
         expected += nodes.node_processes(config, n)
     out += [f"{name} not running" for name in expected if not procs.running(config.run_dir, name)]

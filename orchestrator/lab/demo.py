@@ -72,7 +72,8 @@ def _demo(config: LabConfig, *, kills: int, timeout: float, out: Callable[[str],
     api = _service(config, API)
     homes = [web.homes[ip] for ip in web.ips]
 
-    out("\n$ kubectl get svc -n lab   # from the lab's state dir; ANNOUNCED-BY: ARP and router")
+    source = "from kube-apiserver" if config.kube else "from the lab's state dir"
+    out(f"\n$ kubectl get svc -n lab   # {source}; ANNOUNCED-BY: ARP and router")
     with client.Arp(config) as arp:
         out(
             table.services(

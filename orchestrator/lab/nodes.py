@@ -40,14 +40,19 @@ def _spawn(config: LabConfig, name: str, argv: list[str], ns: str) -> procs.Pidf
     return procs.spawn(name, argv, run_dir=config.run_dir, log_dir=config.log_dir, netns=ns)
 
 
+def where(config: LabConfig, component: str) -> list[str]:
+    """Where a component reads and writes: the files, or (``--kube``) the API server on
+    its ServiceAccount's token."""
+    if config.kube:
+        from orchestrator.lab import kube
+
+        kubeconfig = kube.component_kubeconfig(config, component)
+        return ["--kubeconfig", str(kubeconfig), "--namespace", kube.NAMESPACE]
+    return ["--source", str(config.manifests), "--state", str(config.state)]
+
+
 def start_controller(config: LabConfig) -> procs.Pidfile:
-    argv = python_cli(
-        "controller",
-        "--source",
-        str(config.manifests),
-        "--state",
-        str(config.state),
-    )
+    argv = python_cli("controller", *where(config, "controller"), "--leader-id", "lab-controller")
     return _spawn(config, CONTROLLER, argv, config.switch)
 
 
@@ -72,10 +77,7 @@ def speaker_argv(config: LabConfig, node: str) -> list[str]:
         "speaker",
         "--node",
         node,
-        "--source",
-        str(config.manifests),
-        "--state",
-        str(config.state),
+        *where(config, "speaker"),
         "--interface",
         LAN_IF,
         *backend,
@@ -117,6 +119,14 @@ def kill_node(config: LabConfig, node: str) -> float:
     procs.kill_netns(config.node_ns(node))
     topology.set_link(config, node, up=False)
     return t0
+
+
+def control_plane_processes(config: LabConfig) -> list[str]:
+    if not config.kube:
+        return []
+    from orchestrator.lab import kube
+
+    return list(kube.PROCESSES)
 
 
 def node_processes(config: LabConfig, node: str) -> list[str]:

@@ -3,7 +3,7 @@
 Three sources, each the one a user would trust:
 
 - the **state directory** (what the controller recorded: IPs, pool, home node per L2 IP) —
-  the lab's ``kubectl get svc``;
+  the lab's ``kubectl get svc``; with ``--kube``, the Service objects in kube-apiserver;
 - **ARP from the client** — who really answers for an L2 IP right now;
 - the **router's installed route** — which nodes really receive a BGP VIP's traffic.
 
@@ -77,7 +77,7 @@ def services(config: LabConfig) -> list[Service]:
             ports=_ports(spec),
             requested=_count(meta.get("annotations") or {}),
         )
-    for key, record in StateDir(config.state).statuses().items():
+    for key, record in _records(config).items():
         ns, name = key.split("/", 1)
         base = found.get(key, Service(ns, name, in_manifests=False))
         annotations = record.get("annotations") or {}
@@ -99,10 +99,35 @@ def services(config: LabConfig) -> list[Service]:
     return [found[k] for k in sorted(found)]
 
 
+def _records(config: LabConfig) -> Mapping[str, Mapping[str, Any]]:
+    """What the controller recorded per Service: the state directory, or (``--kube``) the
+    Service objects' status and annotations, in the same shape."""
+    if not config.kube:
+        return StateDir(config.state).statuses()
+    from orchestrator.lab import kube
+
+    out: dict[str, Mapping[str, Any]] = {}
+    for obj in kube.services(config):
+        meta = obj.get("metadata") or {}
+        ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        annotations = meta.get("annotations") or {}
+        if not ingress and Annotation.ML_ALLOCATED_POOL.value not in annotations:
+            continue  # not one of ours (the API server's own Service, a ClusterIP)
+        out[f"{meta.get('namespace')}/{meta.get('name')}"] = {
+            "ingress": [i.get("ip") for i in ingress if i.get("ip")],
+            "annotations": annotations,
+        }
+    return out
+
+
 def service(config: LabConfig, key: str) -> Service | None:
     return next((s for s in services(config) if s.key == key), None)
 
 
 def leases(config: LabConfig) -> list[str]:
     """Nodes with a lease file (present; freshness is each observer's own judgement)."""
+    if config.kube:
+        from orchestrator.lab import kube
+
+        return kube.lease_holders(config)
     return sorted(r.node for r in StateDir(config.state).read_leases())

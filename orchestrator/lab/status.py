@@ -40,6 +40,18 @@ def report(config: LabConfig) -> str:
             hops = router.next_hops(config, f"{ip}/32")
             lines.append(f"router: {ip}/32 " + (f"via {', '.join(hops)}" if hops else "no route"))
     lines.append("leases: " + (", ".join(observe.leases(config)) or "none"))
+    if config.kube:
+        from orchestrator.lab import kube
+
+        kc = kube.user_kubeconfig(config)
+        lines += [
+            f"kube-apiserver: {kube.CP_ADDRESS}:{kube.API_PORT} in {config.switch}; "
+            f"kubeconfig {kc}",
+            f"  kubectl --kubeconfig {kc} get svc -A -o wide",
+            f"  kubectl --kubeconfig {kc} get servicel2statuses,servicebgpstatuses -A",
+            f"  kubectl --kubeconfig {kc} get leases -n {kube.NAMESPACE}",
+            f"  kubectl --kubeconfig {kc} describe svc -n lab web",
+        ]
     return "\n".join(lines)
 
 
@@ -56,7 +68,7 @@ class _NoArp:
 
 def processes(config: LabConfig, present: set[str]) -> str:
     by_ns: dict[str, list[str]] = {ns: [] for ns in config.namespaces}
-    owner = {"controller": config.switch, "router": config.router}
+    owner = {"controller": config.switch, "router": config.router, "cp": config.switch}
     for record in procs.read_all(config.run_dir):
         short, _, what = record.name.partition("-")
         ns = owner.get(short) or config.node_ns(short)

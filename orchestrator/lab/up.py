@@ -62,6 +62,12 @@ def up(
     frrd.start(config, config.router, "router")
     frrd.boot(config.router)
     manifests.write_all(config)
+    if config.kube:
+        from orchestrator.lab import kube
+
+        say(f"control plane: etcd, kube-apiserver at {kube.CP_ADDRESS}:{kube.API_PORT}")
+        kube.start(config)
+        kube.apply_manifests(config)
     nodes.start_controller(config)
     for node in config.node_names:
         say(f"{node}: pod, {config.backend.value}, speaker")

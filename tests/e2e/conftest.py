@@ -56,6 +56,7 @@ def lab_for(
     *,
     prefix: str,
     backend: str,
+    extra: tuple[str, ...] = (),
 ) -> LabConfig:
     directory = tmp_path_factory.mktemp(prefix.rstrip("-")) / "lab"
     failed_before = request.session.testsfailed
@@ -77,6 +78,7 @@ def lab_for(
         backend,
         "--nodes",
         "3",
+        *extra,
         timeout=UP_TIMEOUT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
