@@ -69,6 +69,19 @@ def register(sub: Any) -> None:
             help="speakers' lease renewal period (default 1)",
         )
         q.add_argument(
+            "--kube",
+            action="store_true",
+            help="keep the cluster in a real etcd + kube-apiserver (built by `make kube-bins`) "
+            "instead of files; writes DIR/kubeconfig for kubectl",
+        )
+        q.add_argument(
+            "--kube-bins",
+            metavar="DIR",
+            default="",
+            help="directory with etcd, kube-apiserver, kubectl, helm (default: what "
+            "`make kube-bins` built last, or $MLB_KUBE_BINS)",
+        )
+        q.add_argument(
             "--timeout",
             type=float,
             default=90.0,
@@ -109,10 +122,12 @@ def _config(args: argparse.Namespace) -> LabConfig:
         prefix=args.prefix,
         lease_duration=args.lease_duration,
         renew_interval=args.renew_interval,
+        kube=args.kube,
+        kube_bins=str(Path(args.kube_bins).absolute()) if args.kube_bins else "",
     )
 
 
-def _preflight(backend: str | None) -> str | None:
+def _preflight(backend: str | None, *, kube: bool = False, bins: str = "") -> str | None:
     if os.geteuid() != 0:
         return "needs root (network namespaces, raw sockets)"
     if shutil.which("ip") is None:
@@ -121,6 +136,13 @@ def _preflight(backend: str | None) -> str | None:
         return "needs FRR (apt install frr): the router runs it"
     if backend == Backend.GOBGP.value and shutil.which("gobgpd") is None:
         return "needs gobgpd (apt install gobgpd)"
+    if kube:
+        from orchestrator.lab.controlplane import ControlPlaneError, find_bins
+
+        try:
+            find_bins(bins or None)
+        except ControlPlaneError as e:
+            return str(e)
     return None
 
 
@@ -133,7 +155,7 @@ def _up(args: argparse.Namespace) -> int:
     from orchestrator.lab import converge, status
     from orchestrator.lab.up import LabError, up
 
-    if problem := _preflight(args.backend):
+    if problem := _preflight(args.backend, kube=args.kube, bins=args.kube_bins):
         print(f"mlb lab up: {problem}", file=sys.stderr)
         return 2
     try:
@@ -174,7 +196,11 @@ def usage(config: LabConfig) -> str:
             f"  ip netns exec {c} curl -s http://{bgp}/    # the BGP IP, through the router",
             f"  vtysh -N {r} -c 'show ip route {bgp}/32'",
             f"  vtysh -N {r} -c 'show bgp summary'",
-            f"  $EDITOR {d}/manifests/10-web.yaml    # the lab follows within a second",
+            (
+                f"  kubectl --kubeconfig {d}/kubeconfig edit svc -n lab web"
+                if config.kube
+                else f"  $EDITOR {d}/manifests/10-web.yaml    # the lab follows within a second"
+            ),
             f"  mlb lab status --dir {d}",
             f"  mlb lab down --dir {d}",
         ]
@@ -210,7 +236,7 @@ def _status(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from orchestrator.lab import demo
 
-    if problem := _preflight(args.backend):
+    if problem := _preflight(args.backend, kube=args.kube, bins=args.kube_bins):
         print(f"demo: failed {problem}")
         return 2
     try:
