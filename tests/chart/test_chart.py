@@ -598,8 +598,8 @@ def test_settings_secret_of_the_moduleconfig_example_parses_like_the_example() -
     assert [str(p) for p in from_chart.problems] == [str(p) for p in from_example.problems]
     assert from_chart.config == from_example.config
     config = from_chart.config
-    assert set(config.pools) == {"public", "l2-default"}
-    assert set(config.classes) == {"l2-default"}
+    assert set(config.pools) == {"public"}
+    assert set(config.classes) == set()
     assert [p.name for p in config.bgp_peers] == ["mc-peer-0"]
     assert from_chart.nodes == from_example.nodes
 
@@ -614,7 +614,7 @@ def test_settings_secret_of_the_helm_examples() -> None:
 
     bgp = parse_snapshot([("Secret/x", settings_document("example-bgp"))])
     assert errors(bgp) == []
-    assert set(bgp.config.pools) == {"public", "reserved", "l2-default"}
+    assert set(bgp.config.pools) == {"public", "reserved"}
     assert [str(p.peer_address) for p in bgp.config.bgp_peers] == ["198.51.100.1", "198.51.100.2"]
     assert bgp.config.pools["reserved"].auto_assign is False
 

@@ -37,6 +37,10 @@ class Annotation(StrEnum):
     DH_SHARED_KEY_L2 = "network.deckhouse.io/allow-shared-ip"
     DH_CLASS = "network.deckhouse.io/metal-load-balancer-class"
     DH_POOL = "network.deckhouse.io/load-balancer-pool"
+    # Deckhouse, older spellings (the 381-l2-load-balancer module; read with a warning)
+    DH_IPS_OLD = "network.deckhouse.io/l2-load-balancer-ips"
+    DH_SHARED_KEY_LB = "network.deckhouse.io/lb-allow-shared-ip"
+    DH_L2LB_NAME = "network.deckhouse.io/l2-load-balancer-name"
     # MetalLB
     ML_POOL = "metallb.io/address-pool"
     ML_IPS = "metallb.io/loadBalancerIPs"

@@ -129,6 +129,9 @@ def test_annotation_precedence_and_deprecation() -> None:
         "warning: Service/demo/web: "
         'metadata.annotations["metallb.universe.tf/preferredL2SpeakerNode"]: '
         "deprecatedAnnotation: use metallb.io/preferredL2SpeakerNode instead",
+        "warning: Service/demo/web: "
+        'metadata.annotations["network.deckhouse.io/load-balancer-allow-shared-ip"]: '
+        "deprecatedAnnotation: use network.deckhouse.io/load-balancer-shared-ip-key instead",
     ]
     r = one(s).request
     assert (r.pool, r.sharing_key, r.class_annotation) == ("dh-pool", "k2", "ingress")
@@ -303,7 +306,7 @@ def test_nodes_namespaces_and_slices() -> None:
         "label; slice ignored"
     ]
     assert s.nodes["n1"].network_unavailable and not s.nodes["n2"].network_unavailable
-    assert s.nodes["n1"].labels == {"zone": "a"}
+    assert s.nodes["n1"].labels == {"zone": "a", "kubernetes.io/hostname": "n1"}  # defaulted
     assert s.namespaces["demo"].labels == {"t": "x"}
     (sl,) = s.endpoint_slices
     assert sl.service_key == "demo/web"
