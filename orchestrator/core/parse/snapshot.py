@@ -12,7 +12,8 @@ parsed in dependency order:
    configurations that turn them into sessions and advertisements), advertisements; then
    the classes of a version-1 ModuleConfig (``migration``), which must know every class and
    L2Advertisement;
-4. the cross-object rules (``crosscheck``);
+4. ``speaker.nodeSelector`` narrows every peer to the speaker nodes (``speakers``); the
+   cross-object rules (``crosscheck``);
 5. Services and EndpointSlices, which do not depend on config validity: they are parsed
    during step 1, each on its own, and reused from a ``ParseMemo`` while unchanged
    (``leaves``).
@@ -46,6 +47,7 @@ from orchestrator.core.parse.migration import settle_migrations
 from orchestrator.core.parse.moduleconfig import parse_module_config
 from orchestrator.core.parse.peers import parse_bgp_peer
 from orchestrator.core.parse.pools import parse_ip_address_pool, parse_legacy_address_pool
+from orchestrator.core.parse.speakers import scope_peers_to_speakers
 
 ConfigParser = Callable[[Doc, Fields, Draft], None]
 
@@ -144,6 +146,7 @@ def parse_snapshot(
             if spec is not None:
                 parser(doc, spec, draft)
     settle_migrations(draft)
+    scope_peers_to_speakers(draft)
     check_all(draft)
 
     services = [leaf.service for leaf in leaves if leaf.service is not None]

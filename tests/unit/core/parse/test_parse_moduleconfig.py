@@ -98,7 +98,10 @@ def test_version_1_with_a_bgp_pool_has_no_l2_default() -> None:
     assert p0.peer_address == ip_address("198.51.100.1")
     assert p0.router_id == ip_address("192.0.2.1") and p0.source_address == ip_address("192.0.2.10")
     assert p0.password is not None and p0.password.reveal() == "secret-ok"
-    assert p0.node_selectors[0].matches({"rack": "a"})
+    # speaker.nodeSelector narrows every peer: no speaker, no session
+    assert p0.node_selectors[0].matches({"rack": "a", "role": "lb"})
+    assert not p0.node_selectors[0].matches({"rack": "a"})
+    assert not p1.node_selectors[0].matches({}) and p1.node_selectors[0].matches({"role": "lb"})
     assert (p1.hold_time, p1.keepalive_time) == (90, 30)
     public, plain = cfg.pools["public"], cfg.pools["plain"]
     assert public.kind is PoolKind.MODULECONFIG and public.protocol is Protocol.BGP
