@@ -141,7 +141,10 @@ RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
         ("", "nodes"): LW,
         ("", "namespaces"): LW,
         **{("network.deckhouse.io", r): LW for r in DECKHOUSE_CONFIG},
-        **{("network.deckhouse.io", f"{r}/status"): frozenset({"patch"}) for r in DECKHOUSE_STATUS},
+        **{
+            ("network.deckhouse.io", f"{r}/status"): frozenset({"get", "patch"})
+            for r in DECKHOUSE_STATUS
+        },
         ("deckhouse.io", "moduleconfigs"): LW,
         ("", "events"): frozenset({"create", "patch"}),
     },

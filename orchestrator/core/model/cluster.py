@@ -370,6 +370,11 @@ class ClusterSnapshot:
     #: Errors and warnings found while parsing (invalid objects are left out of ``config``
     #: only when the caller chose to; see ``parse.parse_snapshot``).
     problems: tuple[FieldError, ...] = ()
+    #: Every object of our cluster-scoped CRDs with a status (MetalLoadBalancerPool,
+    #: -BGPPeer, -Configuration, L2LoadBalancer), valid or not, by ``Kind/name``, with the
+    #: model objects it produced (``BGPPeer/r1-edge``, ``AddressPool/public``...): what
+    #: ``core.crd_usage`` needs to say whether each is in use.
+    crd_objects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def endpoints_of(self, service: Service) -> tuple[Endpoint, ...]:
         key = service.key

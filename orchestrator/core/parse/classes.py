@@ -66,6 +66,7 @@ def parse_class(doc: Doc, spec: Fields, draft: Draft) -> None:
 def parse_l2_load_balancer(doc: Doc, spec: Fields, draft: Draft) -> None:
     spec.only(("addressPool", "nodeSelector"))
     spec.errs.warn("", "L2LoadBalancer is deprecated; use a MetalLoadBalancerClass")
+    draft.produced.setdefault(doc.ref, []).append(f"L2Class/{doc.name}")
     entries = pool_entries(spec.errs, spec.texts("addressPool", required=True))
     cls = L2Class(
         name=doc.name,

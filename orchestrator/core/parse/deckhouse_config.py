@@ -67,7 +67,10 @@ def parse_mlb_configuration(doc: Doc, spec: Fields, draft: Draft) -> None:
         if item is None:
             errs.add(path, f"names MetalLoadBalancerBGPPeer {quote(name)}, which does not exist")
             continue
-        sessions += _sessions(doc, draft, item, errs=errs, nodes=nodes, path=path)
+        made = _sessions(doc, draft, item, errs=errs, nodes=nodes, path=path)
+        sessions += made
+        for ref in (doc.ref, item.desc):
+            draft.produced.setdefault(ref, []).extend(f"BGPPeer/{n}" for n in made)
     ads = spec.elements("advertisements")
     if ads and not sessions:
         errs.warn(spec.at("bgp.peerNames"), "no peers: the advertisements reach no router")
@@ -78,6 +81,7 @@ def parse_mlb_configuration(doc: Doc, spec: Fields, draft: Draft) -> None:
             ad = replace(ad, peers=tuple(sorted(sessions)))
             desc = f"BGPAdvertisement {ad.name} of {doc.ref}"
             draft.bgp_ads.append(Item(ad, errs, doc.source, desc, path))
+            draft.produced.setdefault(doc.ref, []).append(f"BGPAdvertisement/{ad.name}")
 
 
 def _sessions(

@@ -96,6 +96,7 @@ def parse_mlb_pool(doc: Doc, spec: Fields, draft: Draft) -> None:
         protocol=Protocol.BGP,
     )
     draft.pools.append(PoolItem(pool, spec.errs, doc.source, doc.ref, entries=entries))
+    draft.produced.setdefault(doc.ref, []).append(f"AddressPool/{doc.name}")
 
 
 def parse_mlb_peer(doc: Doc, spec: Fields, draft: Draft) -> None:
@@ -227,4 +228,5 @@ def _bfd(doc: Doc, spec: Fields, draft: Draft) -> str | None:
     )
     desc = f"BFDProfile {name} of {doc.ref}"
     draft.bfd_profiles.append(Item(profile, spec.errs, doc.source, desc, path=bfd.base))
+    draft.produced.setdefault(doc.ref, []).append(f"BFDProfile/{name}")
     return name

@@ -51,6 +51,14 @@ from orchestrator.core.parse.speakers import scope_peers_to_speakers
 
 ConfigParser = Callable[[Doc, Fields, Draft], None]
 
+#: Cluster-scoped kinds of our CRDs whose status says whether the object is in use.
+STATUS_KINDS = (
+    "MetalLoadBalancerPool",
+    "MetalLoadBalancerBGPPeer",
+    "MetalLoadBalancerConfiguration",
+    "L2LoadBalancer",
+)
+
 #: Config kinds in parse order, with whether ``spec`` is required.
 CONFIG_KINDS: tuple[tuple[str, ConfigParser, bool], ...] = (
     ("BFDProfile", parse_bfd_profile, False),
@@ -140,6 +148,9 @@ def parse_snapshot(
         draft.nodes[doc.name] = parse_node(doc)
     namespaces = {doc.name: parse_namespace(doc) for doc, _ in by_kind.get("Namespace", [])}
 
+    for kind in STATUS_KINDS:
+        for doc, _ in by_kind.get(kind, []):
+            draft.produced[doc.ref] = []
     for kind, parser, spec_required in CONFIG_KINDS:
         for doc, errs in by_kind.get(kind, []):
             spec = spec_of(doc, errs, required=spec_required)
@@ -159,6 +170,7 @@ def parse_snapshot(
         namespaces=dict(sorted(namespaces.items())),
         endpoint_slices=tuple(sorted(slices, key=lambda s: (s.namespace, s.name))),
         problems=tuple(problems),
+        crd_objects={ref: tuple(sorted(set(made))) for ref, made in sorted(draft.produced.items())},
     )
 
 
