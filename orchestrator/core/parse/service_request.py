@@ -21,8 +21,10 @@ IP lists are comma-separated with spaces trimmed. MetalLB's annotation allows at
 IPs of different families (one dual-stack pair); the Deckhouse annotation may list N IPs for
 an N-IP L2 Service (the i-th IP for the i-th home node). ``spec.loadBalancerIP`` together
 with an IPs annotation is an error, as in MetalLB. The IP count follows Deckhouse (values
-below 1 or not integers mean 1) with a warning for nonsense, and an error above 64, which no
-sane L2 Service needs and which bounds the work one Service can cause.
+below 1 or not integers mean 1) with a warning for nonsense. The limit a user meets is the
+number of addresses of the class pool (the allocator gives at most that many); the parser
+only refuses counts above 65,536, which bounds the memory one Service can make the
+allocator use (an IPv6 class pool has far more addresses than anyone wants IPs).
 
 Every ``metallb.universe.tf/*`` annotation draws a ``deprecatedAnnotation`` warning naming
 its replacement (MetalLB raises the same-named event), and so do the spellings of Deckhouse's
@@ -38,7 +40,7 @@ from orchestrator.core.model.cluster import Annotation, IPAddress, ServiceReques
 from orchestrator.core.model.errors import Errors, quote
 from orchestrator.core.parse.names import check_name
 
-MAX_IPS_COUNT = 64
+MAX_IPS_COUNT = 65_536
 DEPRECATED_PREFIX = "metallb.universe.tf/"
 
 POOL_KEYS = (Annotation.DH_POOL, Annotation.ML_POOL, Annotation.MU_POOL)

@@ -173,12 +173,14 @@ def test_ips_count() -> None:
         svc({Annotation.DH_IPS_COUNT: "zero"}, name="junk"),
         svc({Annotation.DH_IPS_COUNT: "-2"}, name="neg"),
         svc({Annotation.DH_IPS_COUNT: "1"}, name="one"),
-        svc({Annotation.DH_IPS_COUNT: "1000"}, name="huge"),
+        svc({Annotation.DH_IPS_COUNT: "1000"}, name="many"),
+        svc({Annotation.DH_IPS_COUNT: "65537"}, name="huge"),
     )
     by = {x.name: x.request.ips_count for x in s.services}
-    assert by == {"three": 3, "junk": 1, "neg": 1, "one": 1, "huge": 64}
+    # the class pool's size is the real limit (the allocator's); 65,536 bounds memory
+    assert by == {"three": 3, "junk": 1, "neg": 1, "one": 1, "many": 1000, "huge": 65536}
     key = 'metadata.annotations["network.deckhouse.io/l2-load-balancer-external-ips-count"]'
-    assert errors(s) == [f"Service/demo/huge: {key}: 1000 is more than 64"]
+    assert errors(s) == [f"Service/demo/huge: {key}: 65537 is more than 65536"]
     assert warnings(s) == [
         f'warning: Service/demo/junk: {key}: "zero" is not an integer; using 1',
         f"warning: Service/demo/neg: {key}: -2 is less than 1; using 1",
