@@ -27,7 +27,7 @@ from orchestrator.core.bgp.intent import NodeBGPIntent
 from orchestrator.core.liveness.leases import LeaseRecord
 from orchestrator.core.model.cluster import ClusterSnapshot, IPAddress
 from orchestrator.core.model.errors import FieldError
-from orchestrator.core.status.records import StatusRecord
+from orchestrator.core.status.records import Condition, StatusRecord
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,13 @@ class AnnouncedReport(Protocol):
     def report(
         self, l2: Mapping[str, tuple[str, ...]], bgp: Mapping[str, tuple[str, ...]]
     ) -> None: ...
+
+
+class ObjectConditions(Protocol):
+    """Conditions on cluster-scoped objects of our CRDs, by ``Kind/name`` (the InUse of the
+    Deckhouse kinds). In a cluster, the status subresource; must not block the loop."""
+
+    def report(self, conditions: Mapping[str, tuple[Condition, ...]]) -> None: ...
 
 
 class L2Port(Protocol):

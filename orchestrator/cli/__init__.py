@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from orchestrator import __version__
-from orchestrator.cli import controller, frr, l2, lab, plan, render, speaker, validate
+from orchestrator.cli import controller, frr, l2, lab, migrate, plan, render, speaker, validate
 
-_MODULES = (validate, plan, controller, speaker, frr, l2, render, lab)
+_MODULES = (validate, plan, migrate, controller, speaker, frr, l2, render, lab)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -70,12 +70,31 @@ def run(args: argparse.Namespace) -> int:
             on_error=lambda msg: log("eventsFailed", level="warning", msg=msg),
         )
         events.start()
-    controller = Controller(where.source, where.store, registry=registry, log=log, events=events)
+    conditions = None
+    if where.client is not None:
+        from orchestrator.adapters.kube.conditions import KubeObjectConditions
+
+        conditions = KubeObjectConditions(
+            where.client,
+            on_error=lambda msg: log("conditionsFailed", level="warning", msg=msg),
+        )
+        conditions.start()
+    controller = Controller(
+        where.source,
+        where.store,
+        registry=registry,
+        log=log,
+        events=events,
+        conditions=conditions,
+    )
     try:
         return _run(args, controller, where)
     finally:
         if events is not None:
             events.stop()
+        if conditions is not None:
+            conditions.stop()
+            conditions.sync()  # what the last pass (or --once) reported
 
 
 def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:

@@ -6,6 +6,9 @@ the process (its sticky cursors), but correctness never depends on it: a new pro
 rebuilds everything from the recorded status first (``Allocator.reconcile`` restores before
 it allocates), so a restart moves no IP.
 
+The InUse condition of each Deckhouse CRD object (``core.crd_usage``) is computed once per
+new snapshot and handed to the ``ObjectConditions`` port, which writes it off the loop.
+
 Only differences are written: a Service whose record is unchanged is not touched, so the
 speakers' watchers stay quiet in steady state. Events are logged once per change of text,
 not on every pass.
@@ -30,8 +33,9 @@ from orchestrator.core.l2.placement import Homes
 from orchestrator.core.liveness.leases import LeaseTracker
 from orchestrator.core.model.cluster import ClusterSnapshot
 from orchestrator.core.plan import plan
+from orchestrator.core.status.crd_usage import crd_conditions
 from orchestrator.core.status.records import desired_status
-from orchestrator.ports import EventSink, Source, Store, Waker
+from orchestrator.ports import EventSink, ObjectConditions, Source, Store, Waker
 from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
 
@@ -47,10 +51,14 @@ class Controller:
         log: Logger | None = None,
         registry: CollectorRegistry | None = None,
         events: EventSink | None = None,
+        conditions: ObjectConditions | None = None,
     ) -> None:
         self.source = source
         self.state = state
         self.events = events
+        self.conditions = conditions
+        #: the snapshot whose object conditions were last reported (idle passes skip them)
+        self._conditions_of: tuple[ClusterSnapshot, Any] | None = None
         self.log = log or Logger("controller")
         self.allocator = Allocator()
         self.tracker = LeaseTracker()
@@ -75,6 +83,13 @@ class Controller:
         if loaded.snapshot is None:
             return 0
         snapshot = loaded.snapshot
+        seen = self._conditions_of
+        if self.conditions is not None and (
+            seen is None or seen[0] is not snapshot or seen[1] is not loaded.problems
+        ):
+            self._conditions_of = (snapshot, loaded.problems)
+            found = crd_conditions(snapshot, loaded.problems)
+            self.conditions.report({ref: (c,) for ref, c in found.items()})
         live = self.tracker.observe(self.state.read_leases(), now)
         settled, self._settled = self._settled, None
         if (

@@ -55,6 +55,11 @@ VALUE_SETS: dict[str, Callable[[], Obj]] = {
     "example-l2": lambda: load_yaml(ROOT / "examples" / "helm" / "values-l2.yaml"),
     "example-bgp": lambda: load_yaml(ROOT / "examples" / "helm" / "values-bgp.yaml"),
     "moduleconfig-settings": _moduleconfig_settings,
+    "settings-v3": lambda: {
+        "settingsVersion": 3,
+        "loadBalancerClass": "lb.example.com/bgp",
+        "nodeSelector": {"node-role.kubernetes.io/control-plane": ""},
+    },
     "toggles-off": lambda: {
         "metrics": {"enabled": False},
         "serviceMonitor": {"enabled": True},

@@ -124,6 +124,15 @@ METALLB_CONFIG = (
     "bfdprofiles",
     "communities",
 )
+DECKHOUSE_CONFIG = (
+    "metalloadbalancerclasses",
+    "metalloadbalancerpools",
+    "metalloadbalancerbgppeers",
+    "metalloadbalancerconfigurations",
+    "l2loadbalancers",
+)
+#: The kinds whose InUse condition the controller writes.
+DECKHOUSE_STATUS = DECKHOUSE_CONFIG[1:]
 RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
     ("ClusterRole", "controller"): {
         ("", "services"): frozenset({"get", "list", "watch", "patch"}),
@@ -131,7 +140,11 @@ RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
         ("discovery.k8s.io", "endpointslices"): LW,
         ("", "nodes"): LW,
         ("", "namespaces"): LW,
-        ("network.deckhouse.io", "metalloadbalancerclasses"): LW,
+        **{("network.deckhouse.io", r): LW for r in DECKHOUSE_CONFIG},
+        **{
+            ("network.deckhouse.io", f"{r}/status"): frozenset({"get", "patch"})
+            for r in DECKHOUSE_STATUS
+        },
         ("deckhouse.io", "moduleconfigs"): LW,
         ("", "events"): frozenset({"create", "patch"}),
     },
@@ -145,7 +158,7 @@ RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
         ("", "nodes"): LW,
         ("", "namespaces"): LW,
         ("discovery.k8s.io", "endpointslices"): LW,
-        ("network.deckhouse.io", "metalloadbalancerclasses"): LW,
+        **{("network.deckhouse.io", r): LW for r in DECKHOUSE_CONFIG},
         ("deckhouse.io", "moduleconfigs"): LW,
         ("", "events"): frozenset({"create", "patch"}),
     },
@@ -598,8 +611,8 @@ def test_settings_secret_of_the_moduleconfig_example_parses_like_the_example() -
     assert [str(p) for p in from_chart.problems] == [str(p) for p in from_example.problems]
     assert from_chart.config == from_example.config
     config = from_chart.config
-    assert set(config.pools) == {"public", "l2-default"}
-    assert set(config.classes) == {"l2-default"}
+    assert set(config.pools) == {"public"}
+    assert set(config.classes) == set()
     assert [p.name for p in config.bgp_peers] == ["mc-peer-0"]
     assert from_chart.nodes == from_example.nodes
 
@@ -614,9 +627,17 @@ def test_settings_secret_of_the_helm_examples() -> None:
 
     bgp = parse_snapshot([("Secret/x", settings_document("example-bgp"))])
     assert errors(bgp) == []
-    assert set(bgp.config.pools) == {"public", "reserved", "l2-default"}
+    assert set(bgp.config.pools) == {"public", "reserved"}
     assert [str(p.peer_address) for p in bgp.config.bgp_peers] == ["198.51.100.1", "198.51.100.2"]
     assert bgp.config.pools["reserved"].auto_assign is False
+
+
+def test_settings_version_3_renders_and_parses() -> None:
+    doc = settings_document("settings-v3")
+    assert doc["spec"]["version"] == 3
+    snapshot = parse_snapshot([("Secret/x", doc)])
+    assert [str(p) for p in snapshot.problems] == []
+    assert snapshot.config.load_balancer_class == "lb.example.com/bgp"
 
 
 def test_settings_secret_with_defaults_is_an_empty_version_1_config() -> None:

@@ -47,6 +47,8 @@ from orchestrator.core.parse import (
     bfd,
     classes,
     communities,
+    deckhouse_config,
+    deckhouse_peers,
     durations,
     labels,
     names,
@@ -210,7 +212,11 @@ def test_the_crd_folder_holds_every_crd() -> None:
         "Community",
         "IPAddressPool",
         "L2Advertisement",
+        "L2LoadBalancer",
+        "MetalLoadBalancerBGPPeer",
         "MetalLoadBalancerClass",
+        "MetalLoadBalancerConfiguration",
+        "MetalLoadBalancerPool",
         "ServiceBGPStatus",
         "ServiceL2Status",
     ]
@@ -319,6 +325,8 @@ def column_target(schema: Schema, json_path: str) -> Schema | None:
     """The schema node a printer column's simple JSONPath points at (None: not found)."""
     if json_path == ".metadata.creationTimestamp":
         return {"type": "string", "format": "date-time"}
+    # a filter such as [?(@.type=="InUse")] selects list items, like [*]
+    json_path = re.sub(r"\[\?\(.*?\)\]", "[*]", json_path)
     node = schema
     for part in json_path.removeprefix(".").split("."):
         name = part.removesuffix("[*]")
@@ -380,9 +388,29 @@ def test_every_adapter_kind_has_a_matching_crd(res: Resource) -> None:
     ]
 
 
-def test_metal_load_balancer_class_names() -> None:
-    spec = crd_for("MetalLoadBalancerClass")["spec"]
-    assert spec["names"]["shortNames"] == ["mlbc"]
+@pytest.mark.parametrize(
+    ("kind", "short"),
+    [
+        ("MetalLoadBalancerClass", ["mlbc"]),
+        ("MetalLoadBalancerPool", ["mlbp"]),
+        ("MetalLoadBalancerBGPPeer", ["mlbbp"]),
+        ("MetalLoadBalancerConfiguration", ["mlbconfig"]),
+    ],
+)
+def test_deckhouse_short_names(kind: str, short: list[str]) -> None:
+    assert crd_for(kind)["spec"]["names"].get("shortNames") == short
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["MetalLoadBalancerPool", "MetalLoadBalancerBGPPeer", "MetalLoadBalancerConfiguration"],
+)
+def test_v3_kinds_have_a_status_with_conditions(kind: str) -> None:
+    (version,) = crd_for(kind)["spec"]["versions"]
+    assert version["subresources"] == {"status": {}}
+    conditions = at(version["schema"]["openAPIV3Schema"], "status.conditions")
+    assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+    assert set(conditions["items"]["required"]) >= {"type", "status", "reason"}
 
 
 # --------------------------------------------------------------------------- parser fields
@@ -424,6 +452,34 @@ PARSER_FIELDS = [
     ("MetalLoadBalancerClass", "spec", classes, "parse_class", "spec"),
     ("MetalLoadBalancerClass", "spec.l2", classes, "parse_class", "l2"),
     ("MetalLoadBalancerClass", "spec.tolerations[]", labels, "tolerations", "tol"),
+    ("L2LoadBalancer", "spec", classes, "parse_l2_load_balancer", "spec"),
+    ("MetalLoadBalancerPool", "spec", deckhouse_peers, "parse_mlb_pool", "spec"),
+    ("MetalLoadBalancerBGPPeer", "spec", deckhouse_peers, "parse_mlb_peer", "spec"),
+    ("MetalLoadBalancerBGPPeer", "spec.passwordSecretRef", deckhouse_peers, "_password", "ref"),
+    ("MetalLoadBalancerBGPPeer", "spec.sourceAddresses[]", deckhouse_peers, "_sources", "entry"),
+    ("MetalLoadBalancerBGPPeer", "spec.bfd", deckhouse_peers, "_bfd", "bfd"),
+    ("MetalLoadBalancerConfiguration", "spec", deckhouse_config, "parse_mlb_configuration", "spec"),
+    (
+        "MetalLoadBalancerConfiguration",
+        "spec.bgp",
+        deckhouse_config,
+        "parse_mlb_configuration",
+        "bgp",
+    ),
+    (
+        "MetalLoadBalancerConfiguration",
+        "spec.advertisements[]",
+        deckhouse_config,
+        "_advertisement",
+        "a",
+    ),
+    (
+        "MetalLoadBalancerConfiguration",
+        "spec.advertisements[].bgp",
+        deckhouse_config,
+        "_advertisement",
+        "bgp",
+    ),
     ("IPAddressPool", "spec", pools, "parse_ip_address_pool", "spec"),
     ("IPAddressPool", "spec.serviceAllocation", pools, "service_allocation", "sa"),
     ("L2Advertisement", "spec", advertisements, "parse_l2_advertisement", "spec"),

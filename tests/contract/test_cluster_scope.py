@@ -82,11 +82,11 @@ def test_settings_secret_is_the_moduleconfig(api: ApiServer, informers: Informer
     api.apply("secrets", settings_secret(yaml.safe_dump(other), namespace="default"))
     assert informers.wait_synced(5)
     source = KubeSource(informers, settings=f"{NS}/mlb-settings")
-    wait_for(lambda: pools_of(source) == {"public", "l2-default"}, what="the settings' pools")
+    wait_for(lambda: pools_of(source) == {"public"}, what="the settings' pools")
     loaded = source.load()
     assert loaded.snapshot is not None and not loaded.stale
     assert [str(p) for p in loaded.problems if p.severity.name == "ERROR"] == []
-    assert set(loaded.snapshot.config.classes) == {"l2-default"}
+    assert set(loaded.snapshot.config.classes) == set()
     assert {p.name for p in loaded.snapshot.config.bgp_peers} == {"mc-peer-0"}
 
     # a ModuleConfig metallb in the cluster too (Deckhouse's own module): the Secret wins,
@@ -104,7 +104,7 @@ def test_settings_secret_is_the_moduleconfig(api: ApiServer, informers: Informer
     assert not loaded.stale
     warning = next(p for p in loaded.problems if p.obj == "ModuleConfig/metallb")
     assert warning.severity.name == "WARNING"
-    assert pools_of(source) == {"public", "l2-default"}
+    assert pools_of(source) == {"public"}
 
     # broken YAML in the Secret: reported at the Secret, the last good config stays
     api.apply("secrets", settings_secret("spec: [unclosed\n"))
@@ -113,7 +113,7 @@ def test_settings_secret_is_the_moduleconfig(api: ApiServer, informers: Informer
     problems = [str(p) for p in loaded.problems]
     assert any(p.startswith(f"Secret/{NS}/mlb-settings:moduleconfig.yaml") for p in problems)
     assert "spec: [unclosed" not in " ".join(problems)  # the text itself is never echoed
-    assert pools_of(source) == {"public", "l2-default"}
+    assert pools_of(source) == {"public"}
 
 
 def test_metallb_objects_only_from_our_namespace(api: ApiServer, informers: Informers) -> None:
@@ -177,7 +177,7 @@ def test_lease_renewals_do_not_reparse(
     api.apply("secrets", settings_secret(yaml.safe_dump(mc)))
     assert informers.wait_synced(5)
     source = KubeSource(informers, settings=f"{NS}/mlb-settings")
-    wait_for(lambda: pools_of(source) == {"public", "l2-default"}, what="the settings' pools")
+    wait_for(lambda: pools_of(source) == {"public"}, what="the settings' pools")
     first = source.load()
     leases = KubeLeases(kube, namespace=NS, cache=informers.by_kind["Lease"])
     for _ in range(3):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, ip_address, ip_network
+from pathlib import Path
 
+from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.core.model.cluster import (
     AddressPool,
     Assignment,
@@ -30,6 +32,8 @@ from orchestrator.core.model.cluster import (
     TrafficPolicy,
 )
 from orchestrator.core.model.selectors import LabelSelector
+from orchestrator.core.parse import parse_snapshot
+from orchestrator.core.plan import plan
 
 Scenario = tuple[ClusterSnapshot, list[Assignment], str]
 
@@ -249,12 +253,33 @@ def no_peers() -> Scenario:
     return snap, [assign("default/web", "203.0.113.10")], "n1"
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def deckhouse_v3(node_name: str) -> Callable[[], Scenario]:
+    """``examples/deckhouse-v3`` as parsed from disk: the ModuleConfig-v3 kinds through the
+    whole path (parse, plan, intent). node-1 has a per-node source address for router-a;
+    node-2 uses the configuration's fallback sessions; both carry the Secret's password and
+    router-a's BFD profile."""
+
+    def build() -> Scenario:
+        loaded = load_directory(EXAMPLES / "deckhouse-v3")
+        snap = parse_snapshot(loaded.documents)
+        errors = [str(p) for p in snap.problems if p.severity.name == "ERROR"]
+        assert errors == [], errors
+        return snap, list(plan(snap).allocation.assignments().values()), node_name
+
+    return build
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "basic": basic,
     "full": full,
     "overlap": overlap,
     "interface": interface_peer,
     "no-peers": no_peers,
+    "deckhouse-v3-node-1": deckhouse_v3("node-1"),
+    "deckhouse-v3-node-2": deckhouse_v3("node-2"),
 }
 
 

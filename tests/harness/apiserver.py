@@ -38,11 +38,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-CLUSTER_SCOPED = frozenset({"nodes", "namespaces", "metalloadbalancerclasses", "moduleconfigs"})
+#: Our Deckhouse kinds with an InUse condition in their status subresource.
+DECKHOUSE_STATUS = frozenset(
+    {
+        "metalloadbalancerpools",
+        "metalloadbalancerbgppeers",
+        "metalloadbalancerconfigurations",
+        "l2loadbalancers",
+    }
+)
+CLUSTER_SCOPED = frozenset(
+    {"nodes", "namespaces", "metalloadbalancerclasses", "moduleconfigs"} | DECKHOUSE_STATUS
+)
 
 #: Kinds whose status only the ``status`` subresource writes (a create drops it).
 STATUS_SUBRESOURCE = frozenset(
-    {"services", "servicel2statuses", "servicebgpstatuses", "ipaddresspools"}
+    {"services", "servicel2statuses", "servicebgpstatuses", "ipaddresspools"} | DECKHOUSE_STATUS
 )
 
 Hook = Callable[[str, str], int | None]

@@ -135,8 +135,11 @@ class KubeClient:
         items = [res.stamp(i) for i in out.get("items") or [] if isinstance(i, dict)]
         return items, str((out.get("metadata") or {}).get("resourceVersion", ""))
 
-    def get(self, res: Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return res.stamp(self.request("GET", res.path(namespace, name)))
+    def get(
+        self, res: Resource, name: str, namespace: str | None = None, *, subresource: str = ""
+    ) -> dict[str, Any]:
+        path = res.path(namespace, name) + (f"/{subresource}" if subresource else "")
+        return res.stamp(self.request("GET", path))
 
     def create(self, res: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
         ns = (obj.get("metadata") or {}).get("namespace")
@@ -150,11 +153,16 @@ class KubeClient:
         return self.request("PUT", path, body=dict(res.stamp(obj)))
 
     def merge_patch(
-        self, res: Resource, name: str, patch: Mapping[str, Any], namespace: str | None = None
+        self,
+        res: Resource,
+        name: str,
+        patch: Mapping[str, Any],
+        namespace: str | None = None,
+        *,
+        subresource: str = "",
     ) -> dict[str, Any]:
-        return self.request(
-            "PATCH", res.path(namespace, name), body=dict(patch), content_type=MERGE_PATCH
-        )
+        path = res.path(namespace, name) + (f"/{subresource}" if subresource else "")
+        return self.request("PATCH", path, body=dict(patch), content_type=MERGE_PATCH)
 
     def delete(self, res: Resource, name: str, namespace: str | None = None) -> None:
         self.request("DELETE", res.path(namespace, name))

@@ -60,6 +60,26 @@ LEASE = Resource("Lease", "coordination.k8s.io", "v1", "leases", namespaced=True
 METAL_LB_CLASS = Resource(
     "MetalLoadBalancerClass", "network.deckhouse.io", "v1alpha1", "metalloadbalancerclasses", False
 )
+METAL_LB_POOL = Resource(
+    "MetalLoadBalancerPool", "network.deckhouse.io", "v1alpha1", "metalloadbalancerpools", False
+)
+METAL_LB_BGP_PEER = Resource(
+    "MetalLoadBalancerBGPPeer",
+    "network.deckhouse.io",
+    "v1alpha1",
+    "metalloadbalancerbgppeers",
+    False,
+)
+METAL_LB_CONFIGURATION = Resource(
+    "MetalLoadBalancerConfiguration",
+    "network.deckhouse.io",
+    "v1alpha1",
+    "metalloadbalancerconfigurations",
+    False,
+)
+L2_LOAD_BALANCER = Resource(
+    "L2LoadBalancer", "network.deckhouse.io", "v1alpha1", "l2loadbalancers", False
+)
 MODULE_CONFIG = Resource("ModuleConfig", "deckhouse.io", "v1alpha1", "moduleconfigs", False)
 IP_ADDRESS_POOL = Resource("IPAddressPool", "metallb.io", "v1beta1", "ipaddresspools", True)
 L2_ADVERTISEMENT = Resource("L2Advertisement", "metallb.io", "v1beta1", "l2advertisements", True)
@@ -95,6 +115,10 @@ SNAPSHOT_KINDS: tuple[Resource, ...] = (
     NAMESPACE,
     SECRET,
     METAL_LB_CLASS,
+    METAL_LB_POOL,
+    METAL_LB_BGP_PEER,
+    METAL_LB_CONFIGURATION,
+    L2_LOAD_BALANCER,
     MODULE_CONFIG,
     IP_ADDRESS_POOL,
     L2_ADVERTISEMENT,

@@ -7,6 +7,10 @@ looks at every Service each time and runs these steps in order:
    (``classes.choose_class``): a Service with field errors, or bound to a class that is gone,
    is **held**: it keeps its current IPs untouched and nothing is decided for it
    (``decided=False``). Another implementation's Service (``notOurClass``) is left alone too.
+   So is a Service of a class whose nodeSelector matches no Node (``noNodesForClass``): as in
+   Deckhouse, whose hook skips such a Service, it gets no new IP (an IP without any node to
+   answer for it would be a black hole), and IPs it already holds stay untouched. A snapshot
+   without any Node judges no class.
 2. **Hold**: held Services claim their IPs first; nobody can take them. This includes the
    status IPs of ``notOurClass`` Services: an address still shown on a Service (after
    ``loadBalancerClass`` was reconfigured, or set by another implementation inside our pools)
@@ -117,6 +121,7 @@ class Allocator:
     def reconcile(self, snapshot: ClusterSnapshot) -> AllocationResult:
         previous = self._sync_spaces(snapshot.config)
         ctx = Context(self._spaces, snapshot.namespaces)
+        homeless = _classes_without_nodes(snapshot)
         outcomes: dict[str, Outcome] = {}
         works: list[Work] = []
         holds: list[_Hold] = []
@@ -125,7 +130,7 @@ class Allocator:
             if service.key in seen:
                 continue
             seen.add(service.key)
-            sorted_out = self._sort_out(ctx, snapshot.config, service)
+            sorted_out = self._sort_out(ctx, snapshot.config, service, homeless)
             if isinstance(sorted_out, Work):
                 works.append(sorted_out)
             elif isinstance(sorted_out, _Hold):
@@ -198,7 +203,7 @@ class Allocator:
         return ips if len(ips) < 2 or len(set(ips)) == len(ips) else tuple(dict.fromkeys(ips))
 
     def _sort_out(
-        self, ctx: Context, config: ClusterConfig, service: Service
+        self, ctx: Context, config: ClusterConfig, service: Service, homeless: frozenset[str]
     ) -> Outcome | Work | _Hold:
         """Step 1: a final outcome, a Service to hold, or a Service to decide."""
         key = service.key
@@ -241,6 +246,11 @@ class Allocator:
         if choice.class_name is None:
             return Work(service, class_name=None, space=None, current=current)
         cls = config.classes[choice.class_name]
+        if cls.name in homeless:
+            message = f"no Node matches the nodeSelector of MetalLoadBalancerClass {cls.name}"
+            return _Hold(
+                service, current, reason=Reason.NO_CLASS_NODES, message=message, class_name=cls.name
+            )
         space = self._spaces.get(cls.pool)
         if space is None:
             message = (
@@ -284,6 +294,19 @@ class Allocator:
         )
 
 
+def _classes_without_nodes(snapshot: ClusterSnapshot) -> frozenset[str]:
+    """Classes whose (exact-match) nodeSelector no Node of the snapshot satisfies. With no
+    Node at all (a directory of config only) nothing is judged, as in the parser's rules."""
+    labels = [node.labels for node in snapshot.nodes.values()]
+    if not labels:
+        return frozenset()
+    return frozenset(
+        name
+        for name, cls in snapshot.config.classes.items()
+        if not any(cls.node_selector.items() <= have.items() for have in labels)
+    )
+
+
 def _seen_order(services: Iterable[Service]) -> list[str]:
     """Service keys in snapshot order, first occurrence only (results read in that order)."""
     return list(dict.fromkeys(s.key for s in services))
@@ -314,7 +337,15 @@ def _outcome(work: Work) -> Outcome:
     )
     reason: Reason | None = None
     if work.is_class:
-        message = f"{len(ips)} of {work.wanted} public IPs were assigned"
+        message = f"{len(ips)} of {work.asked} public IPs were assigned"
+        if work.failure is None and work.asked > work.wanted and space is not None:
+            # more than the pool's addresses: those are the limit (Deckhouse makes one child
+            # per IP, the ones past the pool's size never get an address)
+            work.failure = (
+                Reason.POOL_EXHAUSTED,
+                f"pool {space.name} has {work.wanted} addresses, fewer than the "
+                f"{work.asked} asked for",
+            )
         if work.failure is not None:
             reason = Reason.PARTIAL if ips else work.failure[0]
             message = f"{message}: {work.failure[1]}"
@@ -336,7 +367,7 @@ def _outcome(work: Work) -> Outcome:
         assignment,
         reason,
         message=message,
-        wanted=work.wanted,
+        wanted=work.asked,
         changed=changed,
         events=tuple(events),
     )

@@ -43,6 +43,7 @@ class Reason(StrEnum):
     NOT_LOAD_BALANCER = "notLoadBalancer"
     NOT_OUR_CLASS = "notOurClass"
     BOUND_CLASS_GONE = "boundClassGone"
+    NO_CLASS_NODES = "noNodesForClass"
     INVALID_SERVICE = "invalidService"
     DUAL_STACK_UNAVAILABLE = "dualStackUnavailable"
     PARTIAL = "partial"

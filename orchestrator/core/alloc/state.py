@@ -44,6 +44,7 @@ class Work:
     """One Service being decided in this reconcile."""
 
     __slots__ = (
+        "asked",
         "class_name",
         "current",
         "failure",
@@ -74,12 +75,18 @@ class Work:
         if class_name is not None:
             # Deckhouse renders one single-stack child object per IP, from the ClusterIP.
             self.families: tuple[int, ...] = fams[:1]
-            self.wanted = max(1, service.request.ips_count)
+            #: what the annotation asked; ``wanted`` (the slots) is at most the pool's
+            #: addresses of the family: more than that cannot be had, and a slot list as long
+            #: as the count would cost memory for nothing
+            self.asked = max(1, service.request.ips_count)
+            capacity = space.capacity.get(self.families[0], 0) if space is not None else 0
+            self.wanted = max(1, min(self.asked, capacity))
             self.slots: list[IPAddress | None] = [None] * self.wanted
         else:
             single = service.ip_family_policy is IPFamilyPolicy.SINGLE
             self.families = fams[:1] if single else fams[:2]
             self.wanted = len(service.request.ips) or len(self.families)
+            self.asked = self.wanted
             self.slots = []
         self.released: list[tuple[IPAddress, str]] = []
         self.failure: tuple[Reason, str] | None = None

@@ -37,6 +37,10 @@ class Annotation(StrEnum):
     DH_SHARED_KEY_L2 = "network.deckhouse.io/allow-shared-ip"
     DH_CLASS = "network.deckhouse.io/metal-load-balancer-class"
     DH_POOL = "network.deckhouse.io/load-balancer-pool"
+    # Deckhouse, older spellings (the 381-l2-load-balancer module; read with a warning)
+    DH_IPS_OLD = "network.deckhouse.io/l2-load-balancer-ips"
+    DH_SHARED_KEY_LB = "network.deckhouse.io/lb-allow-shared-ip"
+    DH_L2LB_NAME = "network.deckhouse.io/l2-load-balancer-name"
     # MetalLB
     ML_POOL = "metallb.io/address-pool"
     ML_IPS = "metallb.io/loadBalancerIPs"
@@ -366,6 +370,11 @@ class ClusterSnapshot:
     #: Errors and warnings found while parsing (invalid objects are left out of ``config``
     #: only when the caller chose to; see ``parse.parse_snapshot``).
     problems: tuple[FieldError, ...] = ()
+    #: Every object of our cluster-scoped CRDs with a status (MetalLoadBalancerPool,
+    #: -BGPPeer, -Configuration, L2LoadBalancer), valid or not, by ``Kind/name``, with the
+    #: model objects it produced (``BGPPeer/r1-edge``, ``AddressPool/public``...): what
+    #: ``core.crd_usage`` needs to say whether each is in use.
+    crd_objects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def endpoints_of(self, service: Service) -> tuple[Endpoint, ...]:
         key = service.key

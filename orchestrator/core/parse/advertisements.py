@@ -63,7 +63,9 @@ def parse_l2_advertisement(doc: Doc, spec: Fields, draft: Draft) -> None:
         interfaces=interfaces(spec, "interfaces"),
         service_selectors=selector_list(spec, "serviceSelectors"),
     )
-    draft.l2_ads.append(Item(ad, spec.errs, doc.source, doc.ref))
+    item = Item(ad, spec.errs, doc.source, doc.ref)
+    draft.l2_ads.append(item)
+    draft.user_l2_ads.append((item, dict(doc.labels)))
 
 
 def bgp_attributes(body: Fields, aliases: Aliases, base: BGPAdvertisement) -> BGPAdvertisement:

@@ -10,6 +10,13 @@ its pool together.
 ``spec.nodeSelector`` is an exact-match label map, not a LabelSelector.
 ``spec.tolerations`` appears in some CRD versions only; it is accepted and passed through.
 Whether at most one class is the default is a cross-object rule (``crosscheck``).
+
+``L2LoadBalancer`` (network.deckhouse.io/v1alpha1, cluster-scoped) is the deprecated
+predecessor from Deckhouse's ``381-l2-load-balancer`` module: ``spec.addressPool[]`` and
+``spec.nodeSelector``, chosen by a Service with the annotation
+``network.deckhouse.io/l2-load-balancer-name``. It is read as a class of its name that is
+never the default (a warning says it is deprecated); classes and L2LoadBalancers share one
+namespace of names, as their pools do.
 """
 
 from __future__ import annotations
@@ -41,6 +48,31 @@ def parse_class(doc: Doc, spec: Fields, draft: Draft) -> None:
         interfaces=ifaces,
         node_selector=label_map(spec, "nodeSelector"),
         tolerations=tolerations(spec, "tolerations"),
+    )
+    pool = AddressPool(
+        name=doc.name,
+        kind=PoolKind.CLASS,
+        cidrs=tuple(c for _, e in entries for c in e.cidrs),
+        labels=dict(doc.labels),
+        protocol=Protocol.LAYER2,
+        class_name=doc.name,
+    )
+    draft.classes.append(Item(cls, spec.errs, doc.source, doc.ref))
+    draft.pools.append(
+        PoolItem(pool, spec.errs, doc.source, doc.ref, entries=entries, selectable=False)
+    )
+
+
+def parse_l2_load_balancer(doc: Doc, spec: Fields, draft: Draft) -> None:
+    spec.only(("addressPool", "nodeSelector"))
+    spec.errs.warn("", "L2LoadBalancer is deprecated; use a MetalLoadBalancerClass")
+    draft.produced.setdefault(doc.ref, []).append(f"L2Class/{doc.name}")
+    entries = pool_entries(spec.errs, spec.texts("addressPool", required=True))
+    cls = L2Class(
+        name=doc.name,
+        is_default=False,
+        pool=doc.name,
+        node_selector=label_map(spec, "nodeSelector"),
     )
     pool = AddressPool(
         name=doc.name,

@@ -4,6 +4,10 @@
   takes the node out of every announcement (MetalLB's ``nodeNetworkUnavailable``), and its
   ``InternalIP`` addresses (the BGP router ID when no peer sets one; unparsable ones are
   skipped: the kubelet writes them, not the user).
+  A Node without the label ``kubernetes.io/hostname`` gets it with its own name: the
+  kubelet always sets it (to the node name unless overridden), sessions of a
+  MetalLoadBalancerBGPPeer's ``sourceAddresses`` select nodes by it, and hand-written Node
+  manifests (files, the lab) usually leave it out.
 * Namespace: its labels, against which IPAddressPool ``namespaceSelectors`` are resolved.
 * EndpointSlice: which Service it belongs to (label ``kubernetes.io/service-name``), and
   per endpoint its addresses, node and ``ready``/``serving`` conditions. An absent condition
@@ -24,6 +28,7 @@ from orchestrator.core.parse.documents import Doc
 from orchestrator.core.parse.fields import Fields, as_fields, is_mapping
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
 def parse_node(doc: Doc) -> Node:
@@ -45,9 +50,11 @@ def parse_node(doc: Doc) -> Node:
                 internal.append(ip_address(str(entry.get("address"))))
             except ValueError:
                 continue
+    labels = dict(doc.labels)
+    labels.setdefault(HOSTNAME_LABEL, doc.name)
     return Node(
         name=doc.name,
-        labels=dict(doc.labels),
+        labels=labels,
         network_unavailable=unavailable,
         internal_ips=tuple(internal),
     )

@@ -36,8 +36,16 @@ class KindInfo:
     name_limit: int = LONG_NAME
 
 
+DECKHOUSE = "network.deckhouse.io"
+#: MetalLoadBalancerBGPPeer names reach daemon config inside ``bfd-<name>`` (63 at most).
+_MLB_PEER_NAME = SHORT_NAME - len("bfd-")
+
 KINDS: dict[str, KindInfo] = {
-    "MetalLoadBalancerClass": KindInfo("network.deckhouse.io"),
+    "MetalLoadBalancerClass": KindInfo(DECKHOUSE),
+    "MetalLoadBalancerPool": KindInfo(DECKHOUSE),
+    "MetalLoadBalancerBGPPeer": KindInfo(DECKHOUSE, name_limit=_MLB_PEER_NAME),
+    "MetalLoadBalancerConfiguration": KindInfo(DECKHOUSE),
+    "L2LoadBalancer": KindInfo(DECKHOUSE),
     "ModuleConfig": KindInfo("deckhouse.io"),
     "IPAddressPool": KindInfo(METALLB),
     "AddressPool": KindInfo(METALLB),

@@ -1,10 +1,11 @@
-"""Deckhouse ``ModuleConfig`` named ``metallb`` (deckhouse.io/v1alpha1), settings versions 1 and 2.
+"""Deckhouse ``ModuleConfig`` named ``metallb`` (deckhouse.io/v1alpha1), settings versions 1-3.
 
 What we read from ``spec.settings`` and what it becomes:
 
 * ``loadBalancerClass`` -> ``ClusterConfig.load_balancer_class``;
-  ``speaker.nodeSelector`` -> ``ClusterConfig.speaker_node_selector``. The controller's
-  ``nodeSelector``/``tolerations`` and ``speaker.tolerations`` are validated only.
+  ``speaker.nodeSelector`` -> ``ClusterConfig.speaker_node_selector`` (the nodes that run a
+  speaker at all: L2 and BGP). The controller's ``nodeSelector``/``tolerations`` and
+  ``speaker.tolerations`` are validated only.
 * ``bgpPeers[i]`` -> ``BGPPeer`` named ``mc-peer-<i>`` (the index in the list). Keys are
   the kebab-case ones of the module (``peer-address``, ``peer-asn``, ``my-asn``,
   ``peer-port`` default 179, ``hold-time`` as seconds or a duration, keepalive = hold/3,
@@ -13,13 +14,22 @@ What we read from ``spec.settings`` and what it becomes:
   pool's own name) plus one ``BGPAdvertisement`` per ``bgp-advertisements[j]``, named
   ``mc-<pool>-<j>``, or a default one (``mc-<pool>-0``: aggregation 32, all peers and
   nodes) when the list is empty. ``communities`` there are keys of ``bgpCommunities``.
-* ``addressPools[i]`` with ``protocol: layer2``: in version 1 all of them together become
-  one MetalLoadBalancerClass ``l2-default`` (all their addresses, ``speaker.nodeSelector``,
-  default unless another class is), which is what Deckhouse's migration hook creates when
-  it converts to version 2. An existing class of that name wins. In version 2 they are
-  ignored with a warning, as Deckhouse's conversion deletes them.
+* ``addressPools[i]`` with ``protocol: layer2``: Deckhouse's conversion to version 2 drops
+  them, and its migration hook (which runs while the version is 1) turns them into one
+  MetalLoadBalancerClass ``l2-default`` (all pools' addresses, ``speaker.nodeSelector``)
+  **only when no pool is a bgp pool**. So in version 1 without bgp pools they become that
+  class (``snapshot.settle_migrations``); otherwise, and in versions 2 and 3, they are
+  ignored with a warning. Version 1 also turns user L2Advertisements into classes
+  (``migration``).
 
-A missing ``spec.version`` means the newest version we know (2). Every generated object
+Version 3 (``x-config-version: 3``) moves BGP to the MetalLoadBalancerPool,
+MetalLoadBalancerBGPPeer and MetalLoadBalancerConfiguration kinds; Deckhouse's conversion
+from version 2 deletes ``bgpPeers``, ``bgpCommunities`` and ``addressPools``. In a version-3
+ModuleConfig they are deprecated (empty by default) and, when present, still honoured with a
+warning; so is ``speaker`` (moved to MetalLoadBalancerConfiguration ``nodeSelector``).
+``mlb migrate`` prints the objects that replace them.
+
+A missing ``spec.version`` means the newest version we know (3). Every generated object
 gets its own error accumulator reporting as ``ModuleConfig/metallb`` at its own path, so one
 bad pool drops only that pool. ModuleConfigs for other modules are ignored silently.
 """
@@ -50,8 +60,17 @@ from orchestrator.core.parse.peers import ASN_MAX, PORT_MAX, ip_field, router_id
 from orchestrator.core.parse.pools import pool_entries
 
 MODULE = "metallb"
-LATEST_VERSION = 2
+LATEST_VERSION = 3
+VERSIONS = (1, 2, 3)
 DEFAULT_CLASS = "l2-default"
+#: Settings that version 3 deprecates (Deckhouse's v2->v3 conversion deletes the BGP ones).
+V3_DEPRECATED = {
+    "bgpPeers": "use MetalLoadBalancerBGPPeer (mlb migrate prints them)",
+    "addressPools": "use MetalLoadBalancerPool and MetalLoadBalancerConfiguration "
+    "(mlb migrate prints them)",
+    "bgpCommunities": "write communities into MetalLoadBalancerConfiguration advertisements",
+    "speaker": "use MetalLoadBalancerConfiguration spec.nodeSelector",
+}
 
 
 def parse_module_config(doc: Doc, spec: Fields, draft: Draft) -> None:
@@ -61,9 +80,12 @@ def parse_module_config(doc: Doc, spec: Fields, draft: Draft) -> None:
     version = spec.number("version", lo=0, hi=2**31 - 1)
     if version is None:
         version = LATEST_VERSION
-    elif version not in (1, 2):
-        spec.errs.add(spec.at("version"), f"settings version {version} is not supported (1 or 2)")
+    elif version not in VERSIONS:
+        spec.errs.add(
+            spec.at("version"), f"settings version {version} is not supported (1, 2 or 3)"
+        )
         return
+    draft.module_version = version
     settings = spec.obj("settings") or Fields(spec.errs, {}, spec.at("settings"))
     settings.only(
         (
@@ -76,6 +98,12 @@ def parse_module_config(doc: Doc, spec: Fields, draft: Draft) -> None:
             "bgpCommunities",
         )
     )
+    if version == 3:
+        for key, instead in V3_DEPRECATED.items():
+            if settings.get(key) not in (None, [], {}):
+                settings.errs.warn(
+                    settings.at(key), f"is deprecated in settings version 3 (honoured); {instead}"
+                )
     lb_class = settings.text("loadBalancerClass")
     if lb_class is not None and (problem := label_key_problem(lb_class)):
         spec.errs.add(settings.at("loadBalancerClass"), problem.replace("label key", "class name"))
@@ -93,10 +121,14 @@ def parse_module_config(doc: Doc, spec: Fields, draft: Draft) -> None:
     communities = _communities(settings)
     for i, (path, raw) in enumerate(settings.elements("bgpPeers")):
         _peer(doc, draft, i, path, raw)
+    pools = settings.elements("addressPools")
+    has_bgp = any(isinstance(raw, dict) and raw.get("protocol") == "bgp" for _, raw in pools)
     l2_entries: list[tuple[str, str]] = []
-    for path, raw in settings.elements("addressPools"):
-        l2_entries += _pool(doc, draft, path, raw, communities, version=version)
-    if version == 1 and l2_entries:
+    for path, raw in pools:
+        l2_entries += _pool(
+            doc, draft, path, raw, communities, keep_l2=version == 1 and not has_bgp
+        )
+    if l2_entries:
         errs = Errors(doc.ref, draft.sink)
         entries = pool_entries(errs, l2_entries)
         cls = L2Class(
@@ -198,9 +230,10 @@ def _pool(
     raw: object,
     communities: dict[str, Community],
     *,
-    version: int,
+    keep_l2: bool,
 ) -> list[tuple[str, str]]:
-    """Register a bgp pool; return a layer2 pool's (path, address) entries for l2-default."""
+    """Register a bgp pool; return a layer2 pool's (path, address) entries for l2-default
+    when ``keep_l2`` (version 1 without bgp pools), else drop it with a warning."""
     errs = Errors(doc.ref, draft.sink)
     p = as_fields(errs, path, raw)
     if p is None:
@@ -210,10 +243,11 @@ def _pool(
     )
     protocol = p.text("protocol", required=True)
     if protocol == "layer2":
-        if version == 2:
+        if not keep_l2:
             errs.warn(
                 path,
-                "layer2 pools are ignored in settings version 2 (Deckhouse removes them); "
+                "layer2 pool ignored: Deckhouse drops layer2 pools from settings version 2 on, "
+                "and makes the class l2-default of them only while no pool is a bgp pool; "
                 "use a MetalLoadBalancerClass",
             )
             return []

@@ -6,6 +6,12 @@ documents in the same input: the Secret must have type ``kubernetes.io/basic-aut
 the API server merges it over ``data`` on write. Secrets nobody references are not even
 decoded.
 
+A MetalLoadBalancerBGPPeer's ``passwordSecretRef {name, namespace}`` is resolved the same
+way with Deckhouse's rules instead: the Secret must carry the label
+``network.deckhouse.io/metallb-bgp-password: "true"`` (Deckhouse watches only labelled
+Secrets) and a ``password`` key; its type is not checked (Deckhouse copies the data into a
+Secret of its own).
+
 Messages name the Secret and the key, never any part of its content: a value that fails to
 decode is reported as "not valid base64", not shown.
 """
@@ -20,6 +26,8 @@ from orchestrator.core.parse.documents import Doc
 
 BASIC_AUTH = "kubernetes.io/basic-auth"
 PASSWORD_KEY = "password"
+#: The label a Secret needs before a MetalLoadBalancerBGPPeer may take its password.
+DECKHOUSE_PASSWORD_LABEL = ("network.deckhouse.io/metallb-bgp-password", "true")
 
 
 class SecretError(ValueError):
@@ -40,15 +48,19 @@ class Secrets:
         matches = [d for (_, n), d in self.by_key.items() if n == name]
         return matches[0] if len(matches) == 1 else None
 
-    def password(self, namespace: str, name: str) -> str:
-        """The password in Secret ``namespace/name``. Raises ``SecretError``."""
+    def password(self, namespace: str, name: str, *, deckhouse: bool = False) -> str:
+        """The password in Secret ``namespace/name``; with ``deckhouse``, by the
+        MetalLoadBalancerBGPPeer rules (label instead of type). Raises ``SecretError``."""
         where = f"{namespace}/{name}" if namespace else name
         doc = self.find(namespace, name)
         if doc is None:
             raise SecretError(f"Secret {where} not found")
         where = doc.ref.removeprefix("Secret/")
-        kind = doc.raw.get("type")
-        if kind != BASIC_AUTH:
+        if deckhouse:
+            key, value = DECKHOUSE_PASSWORD_LABEL
+            if doc.labels.get(key) != value:
+                raise SecretError(f'Secret {where} lacks the label {key}: "{value}"')
+        elif (kind := doc.raw.get("type")) != BASIC_AUTH:
             raise SecretError(f"Secret {where} has type {kind!r}; it must be {BASIC_AUTH!r}")
         string_data = doc.raw.get("stringData")
         if isinstance(string_data, dict) and PASSWORD_KEY in string_data:

@@ -6,24 +6,29 @@ wins, and a later spelling with a different value gets a warning (it is ignored)
 =============  ===========================================================================
 pool           network.deckhouse.io/load-balancer-pool, metallb.io/address-pool,
                metallb.universe.tf/address-pool
-ips            network.deckhouse.io/load-balancer-ips, metallb.io/loadBalancerIPs,
-               metallb.universe.tf/loadBalancerIPs, then spec.loadBalancerIP
+ips            network.deckhouse.io/load-balancer-ips, .../l2-load-balancer-ips,
+               metallb.io/loadBalancerIPs, metallb.universe.tf/loadBalancerIPs, then
+               spec.loadBalancerIP
 sharing key    network.deckhouse.io/load-balancer-shared-ip-key, .../load-balancer-allow-
-               shared-ip, network.deckhouse.io/allow-shared-ip, metallb.io/allow-shared-ip,
-               metallb.universe.tf/allow-shared-ip
+               shared-ip, .../lb-allow-shared-ip, network.deckhouse.io/allow-shared-ip,
+               metallb.io/allow-shared-ip, metallb.universe.tf/allow-shared-ip
 ips count      network.deckhouse.io/l2-load-balancer-external-ips-count
-class          network.deckhouse.io/metal-load-balancer-class
+class          network.deckhouse.io/metal-load-balancer-class, then
+               network.deckhouse.io/l2-load-balancer-name (an L2LoadBalancer)
 =============  ===========================================================================
 
 IP lists are comma-separated with spaces trimmed. MetalLB's annotation allows at most two
 IPs of different families (one dual-stack pair); the Deckhouse annotation may list N IPs for
 an N-IP L2 Service (the i-th IP for the i-th home node). ``spec.loadBalancerIP`` together
 with an IPs annotation is an error, as in MetalLB. The IP count follows Deckhouse (values
-below 1 or not integers mean 1) with a warning for nonsense, and an error above 64, which no
-sane L2 Service needs and which bounds the work one Service can cause.
+below 1 or not integers mean 1) with a warning for nonsense. The limit a user meets is the
+number of addresses of the class pool (the allocator gives at most that many); the parser
+only refuses counts above 65,536, which bounds the memory one Service can make the
+allocator use (an IPv6 class pool has far more addresses than anyone wants IPs).
 
 Every ``metallb.universe.tf/*`` annotation draws a ``deprecatedAnnotation`` warning naming
-its replacement (MetalLB raises the same-named event).
+its replacement (MetalLB raises the same-named event), and so do the spellings of Deckhouse's
+older ``381-l2-load-balancer`` module (``DEPRECATED_DECKHOUSE``).
 """
 
 from __future__ import annotations
@@ -35,18 +40,31 @@ from orchestrator.core.model.cluster import Annotation, IPAddress, ServiceReques
 from orchestrator.core.model.errors import Errors, quote
 from orchestrator.core.parse.names import check_name
 
-MAX_IPS_COUNT = 64
+MAX_IPS_COUNT = 65_536
 DEPRECATED_PREFIX = "metallb.universe.tf/"
 
 POOL_KEYS = (Annotation.DH_POOL, Annotation.ML_POOL, Annotation.MU_POOL)
-IPS_KEYS = (Annotation.DH_IPS, Annotation.ML_IPS, Annotation.MU_IPS)
+IPS_KEYS = (Annotation.DH_IPS, Annotation.DH_IPS_OLD, Annotation.ML_IPS, Annotation.MU_IPS)
+#: Annotations that may list N IPs (one per L2 IP of the Service), not one dual-stack pair.
+DECKHOUSE_IPS = (Annotation.DH_IPS, Annotation.DH_IPS_OLD)
 SHARED_KEYS = (
     Annotation.DH_SHARED_KEY,
     Annotation.DH_SHARED_KEY_OLD,
+    Annotation.DH_SHARED_KEY_LB,
     Annotation.DH_SHARED_KEY_L2,
     Annotation.ML_SHARED,
     Annotation.MU_SHARED,
 )
+
+
+CLASS_KEYS = (Annotation.DH_CLASS, Annotation.DH_L2LB_NAME)
+#: Older Deckhouse spellings and what replaces each.
+DEPRECATED_DECKHOUSE: dict[str, str] = {
+    Annotation.DH_IPS_OLD: Annotation.DH_IPS,
+    Annotation.DH_SHARED_KEY_OLD: Annotation.DH_SHARED_KEY,
+    Annotation.DH_SHARED_KEY_LB: Annotation.DH_SHARED_KEY,
+    Annotation.DH_L2LB_NAME: Annotation.DH_CLASS,
+}
 
 
 def annotation_path(key: str) -> str:
@@ -74,6 +92,11 @@ def deprecated(errs: Errors, annotations: Mapping[str, str]) -> None:
         if key.startswith(DEPRECATED_PREFIX):
             replacement = "metallb.io/" + key.removeprefix(DEPRECATED_PREFIX)
             errs.warn(annotation_path(key), f"deprecatedAnnotation: use {replacement} instead")
+        elif key in DEPRECATED_DECKHOUSE:
+            errs.warn(
+                annotation_path(key),
+                f"deprecatedAnnotation: use {DEPRECATED_DECKHOUSE[key]} instead",
+            )
 
 
 def _ips(errs: Errors, key: str, text: str) -> tuple[IPAddress, ...]:
@@ -90,7 +113,7 @@ def _ips(errs: Errors, key: str, text: str) -> tuple[IPAddress, ...]:
             errs.add(path, f"lists {ip} twice")
             continue
         out.append(ip)
-    if key != Annotation.DH_IPS and len(out) > 1:
+    if key not in DECKHOUSE_IPS and len(out) > 1:
         if len(out) > 2:
             errs.add(path, "at most 2 IPs (one IPv4 and one IPv6) are allowed")
         elif out[0].version == out[1].version:
@@ -140,7 +163,7 @@ def parse_request(
         except AddressError as e:
             errs.add("spec.loadBalancerIP", str(e))
     shared = first_of(errs, annotations, SHARED_KEYS)
-    cls = first_of(errs, annotations, (Annotation.DH_CLASS,))
+    cls = first_of(errs, annotations, CLASS_KEYS)
     cls_name = None
     if cls is not None and check_name(errs, annotation_path(cls[0]), cls[1]):
         cls_name = cls[1]

@@ -7,10 +7,13 @@ parsed in dependency order:
    into their items; a second document with the same identity is an error and ignored;
 2. Secrets (password sources) and Community CRs (aliases), which other objects resolve
    while parsing; Nodes and Namespaces;
-3. config objects, each on its own: BFD profiles, pools, classes, the ModuleConfig, peers,
-   advertisements; then the ``l2-default`` class of a version-1 ModuleConfig, which must
-   know every MetalLoadBalancerClass;
-4. the cross-object rules (``crosscheck``);
+3. config objects, each on its own: BFD profiles, pools, classes (and the deprecated
+   L2LoadBalancer), the ModuleConfig, peers, the Deckhouse v3 kinds (pools, peers, then the
+   configurations that turn them into sessions and advertisements), advertisements; then
+   the classes of a version-1 ModuleConfig (``migration``), which must know every class and
+   L2Advertisement;
+4. ``speaker.nodeSelector`` narrows every peer to the speaker nodes (``speakers``); the
+   cross-object rules (``crosscheck``);
 5. Services and EndpointSlices, which do not depend on config validity: they are parsed
    during step 1, each on its own, and reused from a ``ParseMemo`` while unchanged
    (``leaves``).
@@ -30,19 +33,31 @@ from orchestrator.core.model.cluster import ClusterConfig, ClusterSnapshot, Serv
 from orchestrator.core.model.errors import Errors, FieldError, Severity
 from orchestrator.core.parse.advertisements import parse_bgp_advertisement, parse_l2_advertisement
 from orchestrator.core.parse.bfd import parse_bfd_profile
-from orchestrator.core.parse.classes import parse_class
+from orchestrator.core.parse.classes import parse_class, parse_l2_load_balancer
 from orchestrator.core.parse.cluster import parse_namespace, parse_node
 from orchestrator.core.parse.communities import parse_community_cr
 from orchestrator.core.parse.crosscheck import check_all
+from orchestrator.core.parse.deckhouse_config import parse_mlb_configuration
+from orchestrator.core.parse.deckhouse_peers import parse_mlb_peer, parse_mlb_pool
 from orchestrator.core.parse.documents import Doc, read_document, spec_of
 from orchestrator.core.parse.drafts import Draft, Item
 from orchestrator.core.parse.fields import Fields, is_mapping
 from orchestrator.core.parse.leaves import Leaf, ParseMemo, is_leaf, parse_leaf
-from orchestrator.core.parse.moduleconfig import DEFAULT_CLASS, parse_module_config
+from orchestrator.core.parse.migration import settle_migrations
+from orchestrator.core.parse.moduleconfig import parse_module_config
 from orchestrator.core.parse.peers import parse_bgp_peer
 from orchestrator.core.parse.pools import parse_ip_address_pool, parse_legacy_address_pool
+from orchestrator.core.parse.speakers import scope_peers_to_speakers
 
 ConfigParser = Callable[[Doc, Fields, Draft], None]
+
+#: Cluster-scoped kinds of our CRDs whose status says whether the object is in use.
+STATUS_KINDS = (
+    "MetalLoadBalancerPool",
+    "MetalLoadBalancerBGPPeer",
+    "MetalLoadBalancerConfiguration",
+    "L2LoadBalancer",
+)
 
 #: Config kinds in parse order, with whether ``spec`` is required.
 CONFIG_KINDS: tuple[tuple[str, ConfigParser, bool], ...] = (
@@ -50,8 +65,12 @@ CONFIG_KINDS: tuple[tuple[str, ConfigParser, bool], ...] = (
     ("IPAddressPool", parse_ip_address_pool, True),
     ("AddressPool", parse_legacy_address_pool, True),
     ("MetalLoadBalancerClass", parse_class, True),
+    ("L2LoadBalancer", parse_l2_load_balancer, True),
     ("ModuleConfig", parse_module_config, False),
     ("BGPPeer", parse_bgp_peer, True),
+    ("MetalLoadBalancerPool", parse_mlb_pool, True),
+    ("MetalLoadBalancerBGPPeer", parse_mlb_peer, True),
+    ("MetalLoadBalancerConfiguration", parse_mlb_configuration, True),
     ("L2Advertisement", parse_l2_advertisement, False),
     ("BGPAdvertisement", parse_bgp_advertisement, False),
 )
@@ -129,12 +148,16 @@ def parse_snapshot(
         draft.nodes[doc.name] = parse_node(doc)
     namespaces = {doc.name: parse_namespace(doc) for doc, _ in by_kind.get("Namespace", [])}
 
+    for kind in STATUS_KINDS:
+        for doc, _ in by_kind.get(kind, []):
+            draft.produced[doc.ref] = []
     for kind, parser, spec_required in CONFIG_KINDS:
         for doc, errs in by_kind.get(kind, []):
             spec = spec_of(doc, errs, required=spec_required)
             if spec is not None:
                 parser(doc, spec, draft)
-    settle_default_class(draft)
+    settle_migrations(draft)
+    scope_peers_to_speakers(draft)
     check_all(draft)
 
     services = [leaf.service for leaf in leaves if leaf.service is not None]
@@ -147,26 +170,8 @@ def parse_snapshot(
         namespaces=dict(sorted(namespaces.items())),
         endpoint_slices=tuple(sorted(slices, key=lambda s: (s.namespace, s.name))),
         problems=tuple(problems),
+        crd_objects={ref: tuple(sorted(set(made))) for ref, made in sorted(draft.produced.items())},
     )
-
-
-def settle_default_class(draft: Draft) -> None:
-    """Add the ``l2-default`` class a version-1 ModuleConfig asks for, if it may exist."""
-    if draft.pending_default_class is None:
-        return
-    cls, pool = draft.pending_default_class
-    if any(c.value.name == DEFAULT_CLASS for c in draft.classes):
-        cls.errs.warn(
-            cls.path,
-            f"MetalLoadBalancerClass {DEFAULT_CLASS} already exists; the layer2 pools are not "
-            "turned into another one",
-        )
-        return
-    is_default = not any(c.value.is_default for c in draft.classes)
-    draft.classes.append(
-        Item(replace(cls.value, is_default=is_default), cls.errs, cls.source, cls.desc, cls.path)
-    )
-    draft.pools.append(pool)
 
 
 def build_config(draft: Draft) -> ClusterConfig:

@@ -70,3 +70,14 @@ def test_plan_on_invalid_manifests_exits_1_with_error_lines(
 
 def test_plan_on_missing_directory_exits_2(tmp_path: Path) -> None:
     assert main(["plan", str(tmp_path / "nope")]) == 2
+
+
+def test_plan_of_the_deckhouse_v3_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """Auto-assign from one MetalLoadBalancerPool, the annotation picks the other; the
+    Secret-held password appears nowhere in plan output."""
+    assert main(["plan", str(EXAMPLES / "deckhouse-v3"), "-o", "json"]) == 0
+    out = capsys.readouterr().out
+    rows = {s["name"]: s for s in json.loads(out)["services"]}
+    assert (rows["web"]["pool"], rows["web"]["ips"]) == ("public", ["203.0.113.1"])
+    assert (rows["db"]["pool"], rows["db"]["ips"]) == ("reserved", ["203.0.113.64"])
+    assert "example-md5-key" not in out

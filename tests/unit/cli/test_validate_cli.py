@@ -101,7 +101,7 @@ def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "not a directory" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["seed", "bgp", "metallb-crds", "moduleconfig"])
+@pytest.mark.parametrize("name", ["seed", "bgp", "metallb-crds", "moduleconfig", "deckhouse-v3"])
 def test_valid_examples(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(EXAMPLES / name)]) == 0
     out, err = capsys.readouterr()

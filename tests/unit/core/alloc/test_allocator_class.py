@@ -3,14 +3,16 @@
 Matrix: count (1 / 3 / more than the pool) x requested IPs (none / some slots / wrong family /
 outside the pool / in another pool / listed twice) x restore per slot (unchanged / one slot's
 request changed / count lowered / count raised / IP no longer in the pool) x family (IPv4,
-IPv6) x class pool missing.
+IPv6) x class pool missing x class nodeSelector matching no Node.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from orchestrator.core.alloc.allocator import allocate
 from orchestrator.core.alloc.result import EventKind, Reason
-from orchestrator.core.model.cluster import L2Class
+from orchestrator.core.model.cluster import L2Class, Node
 from tests.unit.core.alloc.test_allocator_support import ips, mlbc, pool, snap, svc
 
 L2, L2_POOL = mlbc("l2", "192.0.2.0/29")
@@ -148,3 +150,36 @@ def test_class_whose_pool_is_missing_is_held() -> None:
     outcome = allocate(s).outcomes["demo/web"]
     assert outcome.reason is Reason.UNKNOWN_POOL and not outcome.decided
     assert outcome.ips == ("192.0.2.1",)
+
+
+def test_class_whose_node_selector_matches_no_node_gets_no_ip() -> None:
+    """Deckhouse skips such a Service; an IP with no node to answer for it would be a black
+    hole. What the Service already holds stays (a relabelled node is not a reason to take an
+    IP away); and the rule needs Nodes to judge by."""
+    picky = L2Class("picky", is_default=False, pool="l2", node_selector={"role": "lb"})
+    services = [svc("new", lb_class="picky"), svc("old", lb_class="picky", status=["192.0.2.3"])]
+    others = Node("n1", labels={"role": "web"})
+    s = replace(snap(services, pools=[L2_POOL], classes=[picky]), nodes={"n1": others})
+    new, old = allocate(s).outcomes["demo/new"], allocate(s).outcomes["demo/old"]
+    assert new.reason is Reason.NO_CLASS_NODES and new.ips == () and not new.decided
+    assert new.message == (
+        "no Node matches the nodeSelector of MetalLoadBalancerClass picky; nothing allocated"
+    )
+    assert old.reason is Reason.NO_CLASS_NODES and old.ips == ("192.0.2.3",)
+    matching = replace(s, nodes={"n1": others, "n2": Node("n2", labels={"role": "lb"})})
+    assert allocate(matching).outcomes["demo/new"].ok
+    assert allocate(replace(s, nodes={})).outcomes["demo/new"].ok  # no Node: not judged
+
+
+def test_count_above_the_pool_size_is_limited_by_the_addresses() -> None:
+    s = snap([svc("web", lb_class="l2", count=1000)], pools=[L2_POOL], classes=[L2])
+    outcome = allocate(s).outcomes["demo/web"]
+    assert len(outcome.ips) == 8 and outcome.wanted == 1000
+    assert outcome.reason is Reason.PARTIAL
+    assert outcome.message == (
+        "8 of 1000 public IPs were assigned: pool l2 has 8 addresses, fewer than the 1000 asked for"
+    )
+    big = snap(
+        [svc("v6", lb_class="l2v6", count=300, families=(6,))], pools=[V6_POOL], classes=[V6]
+    )
+    assert allocate(big).outcomes["demo/v6"].ok  # an IPv6 pool has room: no limit met

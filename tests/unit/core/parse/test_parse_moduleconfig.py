@@ -1,10 +1,11 @@
-"""ModuleConfig ``metallb``: settings versions 1 and 2.
+"""ModuleConfig ``metallb``: settings versions 1, 2 and 3.
 
 Matrix: top-level settings (loadBalancerClass, speaker.nodeSelector); bgpPeers with every
 key, hold-time as int and as duration, deterministic names; bgp pools with and without
-bgp-advertisements, community keys; layer2 pools -> l2-default in v1 (default unless
-another class is; yields to an existing l2-default), ignored with a warning in v2; version
-missing / unsupported; one bad pool drops only that pool; other modules' configs ignored.
+bgp-advertisements, community keys; layer2 pools -> l2-default in v1 only without bgp pools
+(default unless another class is; yields to an existing l2-default), else ignored with a
+warning, as in v2 and v3; v3 deprecations honoured with warnings; version missing (3) /
+unsupported; one bad pool drops only that pool; other modules' configs ignored.
 """
 
 from __future__ import annotations
@@ -71,9 +72,23 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def test_version_1_everything() -> None:
+L2_ONLY: dict[str, Any] = {
+    **SETTINGS,
+    "addressPools": [p for p in SETTINGS["addressPools"] if p["protocol"] == "layer2"],
+}
+IGNORED = (
+    "layer2 pool ignored: Deckhouse drops layer2 pools from settings version 2 on, and makes "
+    "the class l2-default of them only while no pool is a bgp pool; use a MetalLoadBalancerClass"
+)
+
+
+def test_version_1_with_a_bgp_pool_has_no_l2_default() -> None:
     s = snap(mc(SETTINGS))
-    assert errors(s) == [] and warnings(s) == []
+    assert errors(s) == []
+    assert warnings(s) == [
+        f"warning: ModuleConfig/metallb: spec.settings.addressPools[2]: {IGNORED}",
+        f"warning: ModuleConfig/metallb: spec.settings.addressPools[3]: {IGNORED}",
+    ]
     cfg = s.config
     assert cfg.load_balancer_class == "my-lb.example.com/bgp"
     assert cfg.speaker_node_selector == {"role": "lb"}
@@ -83,7 +98,10 @@ def test_version_1_everything() -> None:
     assert p0.peer_address == ip_address("198.51.100.1")
     assert p0.router_id == ip_address("192.0.2.1") and p0.source_address == ip_address("192.0.2.10")
     assert p0.password is not None and p0.password.reveal() == "secret-ok"
-    assert p0.node_selectors[0].matches({"rack": "a"})
+    # speaker.nodeSelector narrows every peer: no speaker, no session
+    assert p0.node_selectors[0].matches({"rack": "a", "role": "lb"})
+    assert not p0.node_selectors[0].matches({"rack": "a"})
+    assert not p1.node_selectors[0].matches({}) and p1.node_selectors[0].matches({"role": "lb"})
     assert (p1.hold_time, p1.keepalive_time) == (90, 30)
     public, plain = cfg.pools["public"], cfg.pools["plain"]
     assert public.kind is PoolKind.MODULECONFIG and public.protocol is Protocol.BGP
@@ -93,7 +111,13 @@ def test_version_1_everything() -> None:
     assert ads["mc-public-0"].aggregation_length == 30 and ads["mc-public-0"].local_pref == 120
     assert [str(c) for c in ads["mc-public-0"].communities] == ["64512:200", "65535:65282"]
     assert ads["mc-plain-0"].aggregation_length == 32 and ads["mc-plain-0"].peers == ()
-    # layer2 pools -> one default class
+    assert cfg.classes == {} and "office" not in cfg.pools
+
+
+def test_version_1_layer2_only_is_l2_default() -> None:
+    s = snap(mc(L2_ONLY))
+    assert errors(s) == [] and warnings(s) == []
+    cfg = s.config
     cls = cfg.classes["l2-default"]
     assert cls.is_default and cls.node_selector == {"role": "lb"}
     assert cls.tolerations == ({"operator": "Exists"},)
@@ -104,27 +128,42 @@ def test_version_1_everything() -> None:
 
 
 def test_version_2_ignores_layer2_pools() -> None:
-    s = snap(mc(SETTINGS, version=2))
+    s = snap(mc(L2_ONLY, version=2))
     assert errors(s) == []
     assert warnings(s) == [
-        "warning: ModuleConfig/metallb: spec.settings.addressPools[2]: layer2 pools are ignored "
-        "in settings version 2 (Deckhouse removes them); use a MetalLoadBalancerClass",
-        "warning: ModuleConfig/metallb: spec.settings.addressPools[3]: layer2 pools are ignored "
-        "in settings version 2 (Deckhouse removes them); use a MetalLoadBalancerClass",
+        f"warning: ModuleConfig/metallb: spec.settings.addressPools[0]: {IGNORED}",
+        f"warning: ModuleConfig/metallb: spec.settings.addressPools[1]: {IGNORED}",
     ]
-    assert s.config.classes == {}
-    assert sorted(s.config.pools) == ["plain", "public"]
+    assert s.config.classes == {} and s.config.pools == {}
+
+
+def test_version_3_honours_deprecated_settings_with_warnings() -> None:
+    s = snap(mc(SETTINGS, version=3))
+    assert errors(s) == []
+    deprecated = [w for w in warnings(s) if "deprecated in settings version 3" in w]
+    assert [w.split(": ")[2] for w in deprecated] == [
+        "spec.settings.addressPools",
+        "spec.settings.bgpCommunities",
+        "spec.settings.bgpPeers",
+        "spec.settings.speaker",
+    ]
+    assert "mlb migrate prints them" in deprecated[0]
+    assert sorted(s.config.pools) == ["plain", "public"] and len(s.config.bgp_peers) == 2
+    assert s.config.speaker_node_selector == {"role": "lb"}
+    plain = snap(mc({"loadBalancerClass": "x.example.com/lb"}, version=3))
+    assert errors(plain) == [] and warnings(plain) == []
 
 
 def test_missing_version_is_latest() -> None:
-    s = snap(mc(SETTINGS, version=None))
-    assert "l2-default" not in s.config.classes and len(warnings(s)) == 2
+    s = snap(mc(L2_ONLY, version=None))
+    assert "l2-default" not in s.config.classes
+    assert sum("deprecated in settings version 3" in w for w in warnings(s)) == 4
 
 
 def test_unsupported_version_and_other_modules() -> None:
-    s = snap(mc(SETTINGS, version=3), mc({"whatever": 1}, name="cni-cilium"))
+    s = snap(mc(SETTINGS, version=4), mc({"whatever": 1}, name="cni-cilium"))
     assert errors(s) == [
-        "ModuleConfig/metallb: spec.version: settings version 3 is not supported (1 or 2)"
+        "ModuleConfig/metallb: spec.version: settings version 4 is not supported (1, 2 or 3)"
     ]
     assert s.config.pools == {} and s.config.bgp_peers == ()
 
@@ -136,13 +175,13 @@ def test_l2_default_yields_to_existing_class_and_default() -> None:
         "metadata": {"name": "mine"},
         "spec": {"addressPool": ["198.51.100.0/28"], "isDefault": True},
     }
-    s = snap(mc(SETTINGS), other)
+    s = snap(mc(L2_ONLY), other)
     assert errors(s) == []
     assert not s.config.classes["l2-default"].is_default
     assert s.config.classes["mine"].is_default
 
     existing = dict(other, metadata={"name": "l2-default"})
-    s = snap(mc(SETTINGS), existing)
+    s = snap(mc(L2_ONLY), existing)
     assert errors(s) == []
     assert warnings(s) == [
         "warning: ModuleConfig/metallb: spec.settings.addressPools: MetalLoadBalancerClass "

@@ -129,6 +129,9 @@ def test_annotation_precedence_and_deprecation() -> None:
         "warning: Service/demo/web: "
         'metadata.annotations["metallb.universe.tf/preferredL2SpeakerNode"]: '
         "deprecatedAnnotation: use metallb.io/preferredL2SpeakerNode instead",
+        "warning: Service/demo/web: "
+        'metadata.annotations["network.deckhouse.io/load-balancer-allow-shared-ip"]: '
+        "deprecatedAnnotation: use network.deckhouse.io/load-balancer-shared-ip-key instead",
     ]
     r = one(s).request
     assert (r.pool, r.sharing_key, r.class_annotation) == ("dh-pool", "k2", "ingress")
@@ -170,12 +173,14 @@ def test_ips_count() -> None:
         svc({Annotation.DH_IPS_COUNT: "zero"}, name="junk"),
         svc({Annotation.DH_IPS_COUNT: "-2"}, name="neg"),
         svc({Annotation.DH_IPS_COUNT: "1"}, name="one"),
-        svc({Annotation.DH_IPS_COUNT: "1000"}, name="huge"),
+        svc({Annotation.DH_IPS_COUNT: "1000"}, name="many"),
+        svc({Annotation.DH_IPS_COUNT: "65537"}, name="huge"),
     )
     by = {x.name: x.request.ips_count for x in s.services}
-    assert by == {"three": 3, "junk": 1, "neg": 1, "one": 1, "huge": 64}
+    # the class pool's size is the real limit (the allocator's); 65,536 bounds memory
+    assert by == {"three": 3, "junk": 1, "neg": 1, "one": 1, "many": 1000, "huge": 65536}
     key = 'metadata.annotations["network.deckhouse.io/l2-load-balancer-external-ips-count"]'
-    assert errors(s) == [f"Service/demo/huge: {key}: 1000 is more than 64"]
+    assert errors(s) == [f"Service/demo/huge: {key}: 65537 is more than 65536"]
     assert warnings(s) == [
         f'warning: Service/demo/junk: {key}: "zero" is not an integer; using 1',
         f"warning: Service/demo/neg: {key}: -2 is less than 1; using 1",
@@ -303,7 +308,7 @@ def test_nodes_namespaces_and_slices() -> None:
         "label; slice ignored"
     ]
     assert s.nodes["n1"].network_unavailable and not s.nodes["n2"].network_unavailable
-    assert s.nodes["n1"].labels == {"zone": "a"}
+    assert s.nodes["n1"].labels == {"zone": "a", "kubernetes.io/hostname": "n1"}  # defaulted
     assert s.namespaces["demo"].labels == {"t": "x"}
     (sl,) = s.endpoint_slices
     assert sl.service_key == "demo/web"
