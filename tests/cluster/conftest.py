@@ -3,8 +3,15 @@ chart installed on it by real Helm, and a runner that starts our processes as th
 does, on its ServiceAccounts' tokens.
 
 A module's tests share its server: each cleans up what its controller could see (or works
-in a Namespace of its own, ``ns``). The binaries come from ``make kube-bins``; without
-them the tier skips on a developer machine and fails under ``CI=true``.
+in a Namespace of its own, ``ns``). A module that needs its server configured otherwise
+overrides ``apiserver_args`` (``test_compaction.py``: watches served by etcd). The binaries
+come from ``make kube-bins``; without them the tier skips on a developer machine and fails
+under ``CI=true``.
+
+Tests of the Kubernetes adapter in-process (moved here from the emulator's contract tier)
+use ``api``: a ``RealApi`` (``tests/harness/realapi.py``) with the emulator's store calls,
+each component's own ServiceAccount token and the audit log's record of its requests; its
+objects are swept after each test. ``started`` stops the informers a test started.
 """
 
 from __future__ import annotations
@@ -12,9 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from orchestrator.adapters.kube.informer import Informer, Informers
 from orchestrator.lab.controlplane import ControlPlaneError, find_bins
 from tests.harness.cluster import (
     CHART,
@@ -29,6 +38,7 @@ from tests.harness.cluster import (
     release_objects,
 )
 from tests.harness.prereq import require
+from tests.harness.realapi import RealApi
 
 #: helm values of the release every test shares: layer 2 only (no sidecar to run), our
 #: processes' settings Secret with no ModuleConfig pools (tests bring their own objects)
@@ -36,13 +46,21 @@ VALUES = ("--set", "speaker.backend=none", "--set", "settingsVersion=2")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def apiserver_args() -> tuple[str, ...]:
+    """More kube-apiserver flags for this module's control plane: a module overrides it."""
+    return ()
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, apiserver_args: tuple[str, ...]
+) -> Iterator[Cluster]:
     try:
         bins = find_bins()
     except ControlPlaneError as e:
         require(False, str(e))
         raise
-    c = Cluster(tmp_path_factory.mktemp("cluster"), bins)
+    c = Cluster(tmp_path_factory.mktemp("cluster"), bins, extra_args=apiserver_args)
     try:
         c.start()
     except Exception:
@@ -67,6 +85,56 @@ def ns(installed: Cluster, request: pytest.FixtureRequest) -> str:
     name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-")
     installed.kubectl("create", "namespace", name)
     return name
+
+
+@pytest.fixture(scope="module")
+def real(installed: Cluster) -> Iterator[RealApi]:
+    api = RealApi(installed)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def api(real: RealApi) -> Iterator[RealApi]:
+    """The module's ``RealApi``, its audit record starting with this test; what the test
+    left on the server is swept afterwards."""
+    real.begin()
+    yield real
+    real.cleanup()
+
+
+Inf = TypeVar("Inf", Informer, Informers)
+
+
+class Started:
+    """Informers a test started, stopped at teardown (each within 2 s: a stop shuts the
+    watch stream down, it does not wait for the server to end it)."""
+
+    def __init__(self) -> None:
+        self.informers: list[Informer | Informers] = []
+
+    def __call__(self, informers: Inf) -> Inf:
+        self.informers.append(informers)
+        informers.start()
+        return informers
+
+    def stop(self) -> None:
+        for infs in reversed(self.informers):
+            infs.stop(timeout=2)
+        alive = [
+            inf.resource.plural
+            for infs in self.informers
+            for inf in (infs.by_kind.values() if isinstance(infs, Informers) else [infs])
+            if inf._thread is not None and inf._thread.is_alive()
+        ]
+        assert alive == [], f"informers still running: {alive}"
+
+
+@pytest.fixture
+def started() -> Iterator[Started]:
+    s = Started()
+    yield s
+    s.stop()
 
 
 class Runner:

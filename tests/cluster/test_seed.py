@@ -6,8 +6,8 @@ tokens, its container args); the user's view is ``kubectl``. Matrix:
 - ``kubectl apply -f examples/seed``: ``kubectl get svc -o wide`` shows three EXTERNAL-IPs,
   each homed on a different frontend node; ``kubectl describe svc`` shows the class
   binding and ``AllPublicIPsAssigned`` conditions and the ``IPAllocated`` / ``nodeAssigned``
-  Events; one ServiceL2Status per announcing node; one Lease per speaker (and the
-  controller's leader Lease);
+  Events; one ServiceL2Status per announcing node, each speaker announcing exactly its
+  home IP; one Lease per speaker (and the controller's leader Lease);
 - a restarted controller moves no IP and writes nothing (the Service's resourceVersion
   stands);
 - a speaker killed without releasing its Lease: once the Lease is older than its duration
@@ -21,13 +21,14 @@ tokens, its container args); the user's view is ``kubectl``. Matrix:
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 from orchestrator.core.model.cluster import CLASS_CONDITION, Annotation
 from tests.cluster.conftest import Runner
-from tests.harness.cluster import NAMESPACE, ROOT, Cluster
+from tests.harness.cluster import NAMESPACE, ROOT, Cluster, Process
 from tests.harness.polling import poll
 
 SEED = ROOT / "examples" / "seed"
@@ -68,6 +69,18 @@ def events(cluster: Cluster, reason: str) -> list[dict[str, Any]]:
     ]
 
 
+def announced(proc: Process) -> set[str]:
+    """The IPs a speaker announces now, by its log: assigned and not withdrawn since."""
+    ips: set[str] = set()
+    for line in proc.log(1000).splitlines():
+        ip = re.search(r"\bip=(\S+)", line)
+        if ip and "event=nodeAssigned" in line:
+            ips.add(ip.group(1))
+        elif ip and "event=withdrawn" in line:
+            ips.discard(ip.group(1))
+    return ips
+
+
 def start_all(run: Runner) -> None:
     run.controller()
     for node in NODES:
@@ -98,6 +111,16 @@ def test_seed_example_through_kubectl(installed: Cluster, run: Runner, tmp_path:
     assert statuses
     assert sorted(l2_statuses(installed)) == sorted(NODES)
     poll("nodeAssigned from every node", lambda: len(events(installed, "nodeAssigned")) >= 3, 30)
+    # and each node announces exactly its home IP, from the status and the Leases
+    speakers = {p.name: p for p in run.procs}
+    for node in NODES:
+        home = {ip for ip, n in homes(installed).items() if n == node}
+        proc = speakers[f"speaker-{node}"]
+
+        def exactly(p: Process = proc, h: set[str] = home) -> bool:
+            return announced(p) == h
+
+        poll(f"{node} announcing {home}", exactly, 10)
     described = installed.kubectl("describe", "svc", "-n", "demo", "web").stdout
     for word in ("IPAllocated", "nodeAssigned", *ips):
         assert word in described, f"{word} not in kubectl describe:\n{described}"

@@ -1,28 +1,36 @@
-"""Contract tier fixtures: a fresh API emulator per test and a real ``kubernetes`` client
-pointed at it through a kubeconfig. The machine may set ``http_proxy``: localhost traffic
-must not go there, so ``no_proxy`` is set and the client's proxy is cleared anyway."""
+"""Contract tier: the Kubernetes adapter against an API emulator, kept only for what a
+real kube-apiserver cannot be made to do on demand.
+
+Everything a real server can serve runs on one, in ``tests/cluster`` (a real
+kube-apiserver + etcd, RBAC from the Helm chart enforced by the server, requests checked
+in its audit log): list and watch, a watch the server ends, 410 after an etcd
+compaction, a kind not served, status writes, real 409 conflicts, 404 and 403, Leases,
+leader election, the source, the runtime's loops. What stays here, and why:
+
+- ``test_informer.py``: a server that answers **500** to the first lists and then
+  recovers. A real server answers 500 only when it is broken; it cannot be told to fail
+  one chosen request and then serve the next.
+- ``test_status.py``: a **503** (overloaded, shutting down) for one request, for the same
+  reason; and a refused connection, which needs no server at all.
+
+The emulator (``tests/harness/apiserver.py``) fails chosen requests through its
+``on_request`` hook; that is all these tests need of it. Fixtures: a fresh emulator per
+test and a real ``kubernetes`` client pointed at it through a kubeconfig. The machine may
+set ``http_proxy``: localhost traffic must not go there, so ``no_proxy`` is set and the
+client's proxy is cleared anyway.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrator.adapters.kube.client import KubeClient
-from orchestrator.adapters.kube.informer import Informer, Informers
+from orchestrator.adapters.kube.informer import Informer
 from tests.harness.apiserver import ApiServer
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
-    """Bounded poll."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
 
 
 @pytest.fixture
@@ -39,21 +47,6 @@ def kube(api: ApiServer, tmp_path: Path) -> Iterator[KubeClient]:
     client = KubeClient.from_kubeconfig(str(api.kubeconfig(tmp_path / "kubeconfig")), timeout=5)
     yield client
     client.close()
-
-
-def stop_informers(api: ApiServer, sets: list[Informers]) -> None:
-    """Stop every informer of ``sets`` (bounded): a watch that starts just after
-    ``end_watches`` would run to its timeout, so keep ending them until all are gone."""
-    every = [i for infs in sets for i in infs.by_kind.values()]
-    for inf in every:
-        inf.signal_stop()
-    for _ in range(100):
-        if not any(i._thread and i._thread.is_alive() for i in every):
-            return
-        api.end_watches()
-        for infs in sets:
-            infs.stop(timeout=0.02)
-    raise AssertionError("informers did not stop")
 
 
 class Running:

@@ -1,14 +1,20 @@
 """A small Kubernetes API emulator: exactly the subset the adapter uses, over real HTTP.
 
-The adapter is tested with the unmodified ``kubernetes`` client talking HTTP to this server,
-so everything between our code and the socket (URL building, auth headers, urllib3, chunked
-reads of a watch stream) is the real thing. What it implements, as the API server does it:
+It serves what a real kube-apiserver cannot be made to do on demand: fail one chosen
+request (a 500 or a 503 to exactly this list), for the contract tier
+(``tests/contract``), and a cheap server for ``tests/bench/bench_kube.py``. Everything
+else the adapter does is tested against a real kube-apiserver (``tests/cluster``); where
+the two differ, the real one is right (it drops a Service's ingress when its type stops
+being LoadBalancer, defaults ``ipMode``, takes a write that changes nothing as a no-op).
+
+The adapter talks to it with the unmodified ``kubernetes`` client, so everything between our
+code and the socket (URL building, auth headers, urllib3, chunked reads of a watch stream)
+is the real thing. What it implements, as the API server does it:
 
 - ``GET`` of a collection (all namespaces, or one) -> a ``List`` with
   ``metadata.resourceVersion``; items come without ``kind``/``apiVersion``, as they do;
 - ``GET ?watch=1&resourceVersion=N&timeoutSeconds=T`` -> a stream of JSON lines
-  ``{"type", "object"}`` for every change after ``N``, ended after ``T`` seconds; a version
-  older than the last compaction gets an ``ERROR`` event with a 410 ``Status``;
+  ``{"type", "object"}`` for every change after ``N``, ended after ``T`` seconds;
 - ``GET``/``POST``/``PUT``/``PATCH`` (JSON merge patch)/``DELETE`` of one object; ``PUT`` and
   ``PATCH`` check a given ``metadata.resourceVersion`` (409 on mismatch); the ``status``
   subresource changes only ``status``, the main resource never changes ``status``;
@@ -19,9 +25,8 @@ reads of a watch stream) is the real thing. What it implements, as the API serve
 - one global ``resourceVersion`` counter, bumped on every write, as etcd's revision.
 
 Test hooks: ``on_request(method, path)`` may return an HTTP status to fail a request with
-(outages, 5xx) or change the store first (a concurrent writer, to cause a 409); ``compact``
-forgets the event history (410 for older watchers); ``end_watches`` closes open streams.
-Store helpers (``apply``, ``remove``, ``get``) change objects directly, like another client.
+(outages, 5xx); ``end_watches`` closes open streams. Store helpers (``apply``, ``remove``,
+``get``) change objects directly, like another client.
 """
 
 from __future__ import annotations
@@ -139,7 +144,6 @@ class Store:
         self.rv = 0
         self.objects: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.events: list[tuple[int, tuple[str, str], str, dict[str, Any]]] = []
-        self.floor = 0  # watches from an older version get 410
         self.generation = 0  # bumped to end open watch streams
         self.closed = False
 
@@ -211,9 +215,6 @@ class ApiServer:
     def __init__(self) -> None:
         self.store = Store()
         self.on_request: Hook | None = None
-        self.requests: list[tuple[str, str]] = []
-        #: (bearer token, method, path, query): who asked for what, for the RBAC check
-        self.calls: list[tuple[str, str, str, dict[str, str]]] = []
         server = self
 
         class Handler(_Handler):
@@ -270,11 +271,6 @@ class ApiServer:
             obj = self.store.objects.get((group, plural), {}).get(key)
             return copy.deepcopy(obj) if obj is not None else None
 
-    def compact(self) -> None:
-        with self.store.cond:
-            self.store.floor = self.store.rv
-            self.store.events.clear()
-
     def end_watches(self) -> None:
         with self.store.cond:
             self.store.generation += 1
@@ -318,7 +314,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         split = urlsplit(self.path)
-        self.api.requests.append((method, split.path))
         hook = self.api.on_request
         if hook is not None:
             code = hook(method, self.path)
@@ -330,8 +325,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._fail(404, "NotFound", "no such path")
             return
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-        self.api.calls.append((token, method, split.path, query))
         getattr(self, f"_{method.lower()}")(target, query)
 
     def do_GET(self) -> None:
@@ -408,12 +401,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, t: Target, since: int, timeout: float, selector: str) -> None:
         store = self.api.store
-        with store.cond:
-            gone = since < store.floor
-        if gone:
-            error = status_body(410, "Expired", f"too old resource version: {since}")
-            self._line({"type": "ERROR", "object": error})
-            return
         for kind, obj in store.watch(self._coll(t), t.namespace, since, timeout, selector):
             self._line({"type": kind, "object": obj})
 

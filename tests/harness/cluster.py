@@ -12,16 +12,22 @@ and our processes run exactly as the chart runs them, on its ServiceAccounts' to
   ``$(NODE_NAME)``/``$(POD_NAME)`` their values, the metrics address a free loopback port.
   Speakers run with ``--no-l2``: this tier runs in the root namespace, where an ARP
   responder must never answer; the wire is the integration and e2e tiers' business.
+- The API server writes an **audit log** (``Cluster.audit``, ``tests/harness/audit.py``):
+  every request at level Metadata (who, verb, URI, response code), so a test checks what a
+  component asked for and what the server answered (a 403 is a missing RBAC rule) on the
+  server's own record, not on a client-side one.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,7 @@ import yaml
 
 from orchestrator.adapters.procs import stop_groups
 from orchestrator.lab.controlplane import ControlPlane
+from tests.harness.audit import AUDIT_POLICY, AuditLog
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "metallb-orchestrator"
@@ -50,9 +57,13 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, directory: Path, bins: Path) -> None:
+    def __init__(self, directory: Path, bins: Path, *, extra_args: Sequence[str] = ()) -> None:
+        """``extra_args``: more kube-apiserver flags (a module that needs, say, watches
+        served by etcd itself passes ``--watch-cache=false``)."""
         self.directory = directory
         self.bins = bins
+        self.audit = AuditLog(directory / "audit.log")
+        self._policy = directory / "audit-policy.yaml"
         self.cp = ControlPlane(
             directory / "cp",
             bins=bins,
@@ -61,6 +72,11 @@ class Cluster:
             etcd_peer_port=free_port(),
             # watches end after 5-10 s, as a busy API server's do: informers must resume
             min_request_timeout=5,
+            extra_args=(
+                f"--audit-policy-file={self._policy}",
+                f"--audit-log-path={self.audit.path}",
+                *extra_args,
+            ),
         )
         self._procs: list[subprocess.Popen[bytes]] = []
         self.started = 0.0
@@ -68,6 +84,7 @@ class Cluster:
     # -- lifecycle
     def start(self) -> Cluster:
         self.cp.prepare()
+        self._policy.write_text(AUDIT_POLICY)
         for spec in (self.cp.etcd(), self.cp.apiserver()):
             self._procs.append(self._spawn(spec.name, spec.argv))
         self.started = self.cp.wait_ready(
@@ -76,7 +93,10 @@ class Cluster:
         return self
 
     def stop(self) -> None:
-        stop_groups(self._procs, timeout=3)  # newest first: kube-apiserver before etcd
+        # one at a time, newest first: kube-apiserver ends in about a second while etcd
+        # answers; with etcd stopped under it, it retried etcd until the SIGKILL (3 s)
+        for proc in reversed(self._procs):
+            stop_groups([proc], timeout=3)
         self._procs.clear()
 
     def _spawn(self, name: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
@@ -95,6 +115,25 @@ class Cluster:
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to its current revision, through etcd's HTTP gateway
+        (what the API server itself does every five minutes); the revision."""
+
+        def call(path: str, body: Mapping[str, object]) -> Obj:
+            request = urllib.request.Request(
+                self.cp.etcd_url + path, data=json.dumps(body).encode(), method="POST"
+            )
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(request, timeout=5) as r:
+                answer: Obj = json.loads(r.read())
+                return answer
+
+        revision = int(
+            call("/v3/kv/range", {"key": base64.b64encode(b"/").decode()})["header"]["revision"]
+        )
+        call("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
 
     # -- clients
     @property
@@ -157,11 +196,19 @@ class Cluster:
         items: list[Obj] = json.loads(self.kubectl(*args).stdout)["items"]
         return items
 
-    def token_kubeconfig(self, sa: str, namespace: str = NAMESPACE) -> Path:
-        """A kubeconfig carrying a real token of ServiceAccount ``namespace/sa``."""
+    def token(self, sa: str, namespace: str = NAMESPACE) -> str:
+        """A real token of ServiceAccount ``namespace/sa`` (the TokenRequest API)."""
         token = self.kubectl("create", "token", sa, "-n", namespace, "--duration=2h").stdout
-        path = self.directory / f"{namespace}-{sa}.kubeconfig"
-        return self.cp.write_kubeconfig(path, user=f"{namespace}:{sa}", token=token.strip())
+        return token.strip()
+
+    def token_kubeconfig(
+        self, sa: str, namespace: str = NAMESPACE, *, path: Path | None = None
+    ) -> Path:
+        """A kubeconfig carrying a real token of ServiceAccount ``namespace/sa``."""
+        path = path or self.directory / f"{namespace}-{sa}.kubeconfig"
+        return self.cp.write_kubeconfig(
+            path, user=f"{namespace}:{sa}", token=self.token(sa, namespace)
+        )
 
 
 # -- the chart's processes

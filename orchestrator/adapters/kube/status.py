@@ -77,9 +77,16 @@ class KubeStatusWriter:
 
     def _status(self, current: Mapping[str, Any], record: StatusRecord) -> dict[str, Any]:
         status = dict(current)
-        status["loadBalancer"] = (
-            {"ingress": [{"ip": ip} for ip in record.ingress]} if record.ingress else {}
-        )
+        # an entry already there for one of our IPs is kept as it is: the API server adds
+        # ``ipMode: VIP`` to every entry (the default since Kubernetes 1.30), and a bare
+        # ``{"ip": ...}`` never equalled it, so every unchanged status was written again
+        before = {
+            e.get("ip"): e
+            for e in (current.get("loadBalancer") or {}).get("ingress") or []
+            if isinstance(e, Mapping)
+        }
+        ingress = [dict(before.get(ip) or {"ip": ip}) for ip in record.ingress]
+        status["loadBalancer"] = {"ingress": ingress} if ingress else {}
         # every condition type we ever write is ours to remove: a Service that stopped being
         # a LoadBalancer (or left its class) must not keep "3 of 3 public IPs were assigned"
         ours = {c.type for c in record.conditions} | set(OUR_CONDITIONS)
