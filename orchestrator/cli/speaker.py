@@ -23,8 +23,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from orchestrator.cli._where import add_arguments, open_where, stop_on_signals
+from orchestrator.log import Logger
 from orchestrator.ports import L2Port, RoutingBackend
-from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import serve
 from orchestrator.runtime.speaker import Speaker
 
