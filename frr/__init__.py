@@ -14,20 +14,22 @@ Public surface (what the speaker uses)::
 
     render_for_node(snapshot, assignments, NODE)   # complete frr.conf (mlb render frr)
 
-Modules: ``names`` (owned names, tags, validation), ``view`` (intent -> FRR objects),
-``owned`` (comparable model of what we own; running-config parser), ``diff`` (model diff ->
-command batch), ``vtysh`` (runner), ``backend`` (apply / drift / status), ``reconciler``
-(scheduling), ``status`` (JSON -> status, metrics), ``render`` (jinja2), ``daemons`` (FRR
-in a network namespace, for tests, benchmarks and the lab). See docs/bgp-frr.md.
+Modules: ``names`` (owned names, tags, validation), ``model`` (the FRR objects),
+``translate`` (intent -> model), ``owned`` (comparable model of what we own; running-config
+parser), ``diff`` (model diff -> command batch), ``client`` (the vtysh runner), ``errors``,
+``driver`` (apply / drift / status), ``reconciler`` (scheduling), ``status`` (JSON ->
+status, metrics), ``render`` (jinja2), ``daemon`` (FRR in a network namespace, for tests,
+benchmarks and the lab). See docs/bgp-frr.md.
 """
 
-from frr.backend import ApplyResult, DriftReport, FrrBackend, Stage, StageStatus
-from frr.names import ConversionError
+from frr.client import Vtysh
+from frr.driver import ApplyResult, DriftReport, FrrBackend, Stage, StageStatus
+from frr.errors import ConversionError, VtyshCommandError, VtyshError, VtyshUnavailable
+from frr.model import FrrView
 from frr.reconciler import Backoff, FrrReconciler, Scheduler
 from frr.render import render_config, render_for_node
 from frr.status import FrrMetrics, PeerStatus
-from frr.view import FrrView, build_view
-from frr.vtysh import Vtysh, VtyshCommandError, VtyshError, VtyshUnavailable
+from frr.translate import build_view
 
 __all__ = [
     "ApplyResult",

@@ -29,13 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from frr.errors import UnsafeCommandError
+from frr.model import bfd_default
 from frr.names import SAFE_LINE
 from frr.owned import EMPTY, ListState, NeighborState, Owned, RouteMapState
-from frr.view import bfd_default
-
-
-class UnsafeCommandError(ValueError):
-    """A command line that could break out of its context; never sent to FRR."""
 
 
 @dataclass(frozen=True)

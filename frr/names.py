@@ -38,6 +38,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+from frr.errors import ConversionError
 from orchestrator.core.model.cluster import Community, CommunityKind
 from orchestrator.core.model.errors import quote
 
@@ -77,15 +78,6 @@ WELL_KNOWN: dict[str, int] = {
 }
 _WELL_KNOWN_BY_VALUE = {v: k for k, v in WELL_KNOWN.items()}
 _WELL_KNOWN_LOWER = {k.lower(): v for k, v in WELL_KNOWN.items()}
-
-
-class ConversionError(Exception):
-    """The intent holds something we refuse to hand to FRR. The user fixes the input; the
-    backend keeps the last good configuration meanwhile."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(self.problems))
 
 
 def printable(text: str) -> str:

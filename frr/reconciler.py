@@ -24,9 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from frr.backend import FrrBackend
-from frr.names import ConversionError
-from frr.vtysh import VtyshError
+from frr.driver import FrrBackend
+from frr.errors import ConversionError, VtyshError
 from orchestrator.core.bgp.intent import NodeBGPIntent
 
 log = logging.getLogger("mlb.frr")

@@ -36,7 +36,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from frr.vtysh import Vtysh, VtyshError
+from frr.client import Vtysh
+from frr.errors import VtyshError
 from orchestrator.adapters.procs import stop_groups
 
 FRR_BIN = Path("/usr/lib/frr")

@@ -24,7 +24,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from frr.view import FrrView
+from frr.model import FrrView
 
 ESTABLISHED = "Established"
 

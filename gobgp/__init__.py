@@ -8,13 +8,15 @@ Public surface (what the speaker uses)::
     report = backend.apply(desired)                     # ApplyReport
     status = backend.status()                           # sessions + announced counts
 
-Modules: ``model`` (desired state), ``plan`` (pure diff and policy layout), ``translate``
-(model <-> API messages), ``client`` (gRPC with deadlines and error translation), ``backend``
-(apply/status), ``daemon`` (starting a bare gobgpd), ``errors``. The API messages are
+Modules: ``model`` (desired state), ``translate`` (intent -> model), ``diff`` (pure diff
+and policy layout), ``messages`` (model <-> API messages), ``client`` (gRPC with deadlines
+and error translation), ``driver`` (apply/status), ``daemon`` (starting a bare gobgpd),
+``errors``. The API messages are
 generated at build time from ``gobgp/proto`` into ``gobgp._generated`` (see hatch_build.py).
 """
 
-from gobgp.backend import ApplyReport, GobgpBackend, GobgpStatus, PeerStatus
+from gobgp.diff import SessionState
+from gobgp.driver import ApplyReport, GobgpBackend, GobgpStatus, PeerStatus
 from gobgp.errors import ConfigRejected, GobgpBackendError, TransientBackendError
 from gobgp.model import (
     Community,
@@ -26,7 +28,6 @@ from gobgp.model import (
     LargeCommunity,
     validate,
 )
-from gobgp.plan import SessionState
 
 __all__ = [
     "ApplyReport",

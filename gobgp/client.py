@@ -23,12 +23,12 @@ from typing import Any, TypeVar
 
 import grpc  # type: ignore[import-untyped]
 
-from gobgp import translate
+from gobgp import messages
 from gobgp._generated import gobgp_pb2 as api
 from gobgp._generated import gobgp_pb2_grpc as api_grpc
+from gobgp.diff import ExportPolicy, PeerSnapshot, RibPath
 from gobgp.errors import ConfigRejected, GobgpBackendError, TransientBackendError, scrub
 from gobgp.model import Family, GobgpGlobal, GobgpPeer, IPAddress, IPNetwork
-from gobgp.plan import ExportPolicy, PeerSnapshot, RibPath
 
 T = TypeVar("T")
 
@@ -112,7 +112,7 @@ class GobgpClient:
     def get_global(self) -> GobgpGlobal | None:
         """The running instance, or ``None`` when gobgpd has not been started."""
         reply = self._unary("GetBgp", api.GetBgpRequest())
-        return translate.global_from(getattr(reply, "global"))  # a keyword in Python
+        return messages.global_from(getattr(reply, "global"))  # a keyword in Python
 
     def start(self, instance: GobgpGlobal) -> None:
         self._unary("StartBgp", _start(instance))
@@ -124,13 +124,13 @@ class GobgpClient:
 
     def list_peers(self, *, advertised: bool = False) -> list[PeerSnapshot]:
         request = api.ListPeerRequest(enableAdvertised=advertised)
-        return self._stream("ListPeer", request, lambda r: translate.peer_from(r.peer))
+        return self._stream("ListPeer", request, lambda r: messages.peer_from(r.peer))
 
     def add_peer(self, peer: GobgpPeer) -> None:
-        self._unary("AddPeer", api.AddPeerRequest(peer=translate.peer_message(peer)))
+        self._unary("AddPeer", api.AddPeerRequest(peer=messages.peer_message(peer)))
 
     def update_peer(self, peer: GobgpPeer) -> None:
-        self._unary("UpdatePeer", api.UpdatePeerRequest(peer=translate.peer_message(peer)))
+        self._unary("UpdatePeer", api.UpdatePeerRequest(peer=messages.peer_message(peer)))
 
     def delete_peer(self, address: IPAddress) -> None:
         self._unary("DeletePeer", api.DeletePeerRequest(address=str(address)))
@@ -139,15 +139,15 @@ class GobgpClient:
 
     def table_size(self, family: Family) -> int:
         """Destinations in the global RIB for ``family``."""
-        request = api.GetTableRequest(table_type=api.GLOBAL, family=translate.family(family))
+        request = api.GetTableRequest(table_type=api.GLOBAL, family=messages.family(family))
         return int(self._unary("GetTable", request).num_destination)
 
     def list_paths(self, family: Family) -> list[RibPath]:
         """Locally originated paths in the global RIB."""
-        request = api.ListPathRequest(table_type=api.GLOBAL, family=translate.family(family))
+        request = api.ListPathRequest(table_type=api.GLOBAL, family=messages.family(family))
 
         def convert(reply: Any) -> list[RibPath]:
-            found = (translate.path_from(p) for p in reply.destination.paths)
+            found = (messages.path_from(p) for p in reply.destination.paths)
             return [p for p in found if p is not None]
 
         return [p for batch in self._stream("ListPath", request, convert) for p in batch]
@@ -162,12 +162,12 @@ class GobgpClient:
         def batches() -> Iterator[Any]:
             paths: list[Any] = []
             for prefix in withdraw:
-                paths.append(translate.withdraw_message(prefix))
+                paths.append(messages.withdraw_message(prefix))
                 if len(paths) == STREAM_BATCH:
                     yield api.AddPathStreamRequest(table_type=api.GLOBAL, paths=paths)
                     paths = []
             for path in announce:
-                paths.append(translate.path_message(path))
+                paths.append(messages.path_message(path))
                 if len(paths) == STREAM_BATCH:
                     yield api.AddPathStreamRequest(table_type=api.GLOBAL, paths=paths)
                     paths = []
@@ -191,23 +191,23 @@ class GobgpClient:
 
     def get_assignment(self, direction: int) -> tuple[tuple[str, ...], bool]:
         """(policy names, default is REJECT) of the global import or export list."""
-        request = api.ListPolicyAssignmentRequest(name=translate.GLOBAL_TABLE, direction=direction)
+        request = api.ListPolicyAssignmentRequest(name=messages.GLOBAL_TABLE, direction=direction)
         found = self._stream(
-            "ListPolicyAssignment", request, lambda r: translate.assignment_from(r.assignment)
+            "ListPolicyAssignment", request, lambda r: messages.assignment_from(r.assignment)
         )
         return found[0] if found else ((), False)
 
     def set_assignment(self, direction: int, policies: Iterable[str]) -> None:
-        assignment = translate.assignment(direction, policies)
+        assignment = messages.assignment(direction, policies)
         self._unary("SetPolicyAssignment", api.SetPolicyAssignmentRequest(assignment=assignment))
 
     def add_export(self, export: ExportPolicy) -> None:
-        for defined in (translate.neighbor_set(export), translate.tag_set(export)):
+        for defined in (messages.neighbor_set(export), messages.tag_set(export)):
             self._unary("AddDefinedSet", api.AddDefinedSetRequest(defined_set=defined))
-        self._unary("AddPolicy", api.AddPolicyRequest(policy=translate.export_policy(export)))
+        self._unary("AddPolicy", api.AddPolicyRequest(policy=messages.export_policy(export)))
 
     def add_import_policy(self) -> None:
-        self._unary("AddPolicy", api.AddPolicyRequest(policy=translate.import_policy()))
+        self._unary("AddPolicy", api.AddPolicyRequest(policy=messages.import_policy()))
 
     def delete_policy(self, name: str) -> None:
         request = api.DeletePolicyRequest(policy=api.Policy(name=name), all=True)
@@ -220,4 +220,4 @@ class GobgpClient:
 
 def _start(instance: GobgpGlobal) -> Any:
     # ``global`` is a Python keyword, so the field can only be set through a dict
-    return api.StartBgpRequest(**{"global": translate.global_message(instance)})
+    return api.StartBgpRequest(**{"global": messages.global_message(instance)})

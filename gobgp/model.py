@@ -3,7 +3,7 @@
 The speaker maps its per-node BGP intent onto ``GobgpDesired``: the instance (ASN, router id,
 listen port), the neighbours, and the paths to originate. Each path says which neighbours may
 receive it (``GobgpPath.peers``, by neighbour name); that is the per-peer export selection. The
-backend turns it into GoBGP policy objects (see ``gobgp.plan``); nothing here knows about
+backend turns it into GoBGP policy objects (see ``gobgp.diff``); nothing here knows about
 gRPC.
 
 Attributes belong to the path, not to the (path, neighbour) pair: GoBGP keeps one locally
@@ -32,7 +32,7 @@ UINT16_MAX = 0xFFFF
 UINT32_MAX = 0xFFFF_FFFF
 
 #: Global administrator of the large communities the backend uses internally to mark which
-#: neighbours may receive a path (``gobgp.plan.peer_tag``). 4294967295 is a reserved ASN
+#: neighbours may receive a path (``gobgp.diff.peer_tag``). 4294967295 is a reserved ASN
 #: (RFC 7300), so no operator owns it; the export policy strips these before any UPDATE
 #: leaves the node, and ``validate`` refuses user communities that use it.
 INTERNAL_GLOBAL_ADMIN = UINT32_MAX

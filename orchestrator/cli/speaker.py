@@ -100,10 +100,10 @@ def _routing(
 ) -> tuple[RoutingBackend | None, list[Callable[[], object]]]:
     """The backend and what to call on exit."""
     if args.backend == "frr":
-        from frr.backend import FrrBackend
+        from frr.client import Vtysh
+        from frr.driver import FrrBackend
         from frr.reconciler import FrrReconciler
         from frr.status import FrrMetrics
-        from frr.vtysh import Vtysh
 
         vtysh = Vtysh(pathspace=args.frr_pathspace, vty_socket=args.frr_socket_dir)
         rec = FrrReconciler(FrrBackend(vtysh, metrics=FrrMetrics(registry)))
@@ -116,8 +116,8 @@ def _routing(
 
         return _Submit(), [rec.stop]
     if args.backend == "gobgp":
-        from gobgp.backend import GobgpBackend
-        from gobgp.intent import GobgpIntentBackend
+        from gobgp.driver import GobgpBackend
+        from gobgp.translate import GobgpIntentBackend
 
         backend = GobgpBackend(args.gobgp_api)
         return GobgpIntentBackend(backend, router_id=args.router_id), [backend.close]

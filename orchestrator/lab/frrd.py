@@ -1,6 +1,6 @@
 """FRR in the lab: the router's configuration, and zebra/bgpd started detached in a namespace.
 
-Same approach as ``frr.daemons.FrrInstance`` (pathspace ``-N <namespace>``: config in
+Same approach as ``frr.daemon.FrrInstance`` (pathspace ``-N <namespace>``: config in
 ``/etc/frr/<ns>/``, vty sockets in ``/var/run/frr/<ns>/``, so ``vtysh -N <ns>`` reaches
 exactly one instance; daemons started empty, zebra first, each waited for through vtysh),
 but the daemons are lab processes (``procs.spawn``): detached with pidfiles, logging to

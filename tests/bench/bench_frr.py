@@ -37,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from frr.backend import FrrBackend
-from frr.daemons import FrrInstance
+from frr.daemon import FrrInstance
+from frr.driver import FrrBackend
 from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent

@@ -49,7 +49,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from frr.daemons import DEFAULT_DAEMONS, FRR_BIN
+from frr.daemon import DEFAULT_DAEMONS, FRR_BIN
 from gobgp.daemon import gobgpd_command
 from orchestrator.cli import build_parser
 from orchestrator.core.model.cluster import ClusterSnapshot

@@ -36,11 +36,11 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from frr.backend import FrrBackend
-from frr.daemons import FrrInstance
-from gobgp.backend import GobgpBackend
+from frr.daemon import FrrInstance
+from frr.driver import FrrBackend
 from gobgp.daemon import gobgpd_command, prepare_socket, unix_target, wait_ready
-from gobgp.intent import GobgpIntentBackend
+from gobgp.driver import GobgpBackend
+from gobgp.translate import GobgpIntentBackend
 from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent

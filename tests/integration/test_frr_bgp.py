@@ -38,14 +38,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from frr import names
-from frr.backend import FrrBackend
-from frr.daemons import FrrInstance
-from frr.names import ConversionError
+from frr.daemon import FrrInstance
+from frr.driver import FrrBackend
+from frr.errors import ConversionError
 from frr.owned import owned_from_view, parse_running
 from frr.reconciler import FrrReconciler, Scheduler
 from frr.render import render_config
 from frr.status import FrrMetrics
-from frr.view import build_view
+from frr.translate import build_view
 from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent

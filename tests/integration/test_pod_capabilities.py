@@ -165,7 +165,7 @@ def test_frr_sidecar_and_speaker_with_the_charts_capabilities(netns: Namespaces,
     assert ports == [179], f"only BGP may listen on the host network: {listening}"
 
     # a real session: bgpd in the router namespace (the ordinary way, full privileges)
-    from frr.daemons import FrrInstance
+    from frr.daemon import FrrInstance
 
     with FrrInstance(netns, router, daemons=("zebra", "bgpd")) as rtr:
         subprocess.run(

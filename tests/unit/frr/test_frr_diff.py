@@ -20,7 +20,7 @@ from frr import names
 from frr.diff import Command, batch_text, diff, full
 from frr.owned import EMPTY, Owned, owned_from_view, parse_running
 from frr.render import render_config
-from frr.view import build_view
+from frr.translate import build_view
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
 from orchestrator.core.model.cluster import BGPAdvertisement, Secret

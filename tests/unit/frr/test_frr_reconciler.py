@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from frr.names import ConversionError
+from frr.errors import ConversionError, VtyshUnavailable
 from frr.reconciler import Action, ActionKind, Backoff, FrrReconciler, Outcome, Scheduler
-from frr.vtysh import VtyshUnavailable
 from orchestrator.core.bgp.intent import EMPTY_INTENT, NodeBGPIntent
 
 

@@ -25,9 +25,9 @@ from gobgp._generated import gobgp_pb2 as api
 from gobgp._generated import gobgp_pb2_grpc as api_grpc
 from gobgp.client import STREAM_BATCH, GobgpClient
 from gobgp.daemon import unix_target
+from gobgp.diff import RibPath
 from gobgp.errors import ConfigRejected, TransientBackendError
 from gobgp.model import GobgpGlobal, GobgpPeer
-from gobgp.plan import RibPath
 from orchestrator.core.model.cluster import Secret
 
 PASSWORD = "s3cret-do-not-print"

@@ -30,12 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from frr.client import VtyshLike
 from frr.diff import Command, diff, summary
-from frr.names import ConversionError
+from frr.errors import ConversionError, VtyshCommandError, VtyshError, redact
+from frr.model import FrrView
 from frr.owned import Owned, owned_from_view, parse_running
 from frr.status import FrrMetrics, PeerStatus, peer_status
-from frr.view import FrrView, build_view
-from frr.vtysh import VtyshCommandError, VtyshError, VtyshLike, redact
+from frr.translate import build_view
 from orchestrator.core.bgp.intent import NodeBGPIntent
 
 log = logging.getLogger("mlb.frr")

@@ -23,45 +23,16 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from frr.diff import Command, batch_text
-from frr.view import GLOBAL_STATEMENTS
+from frr.errors import VtyshCommandError, VtyshError, VtyshUnavailable, redact
+from frr.model import GLOBAL_STATEMENTS
 from orchestrator.core.model.cluster import Secret
 
 _LINE_ERROR = re.compile(r"^line \d+: ", re.MULTILINE)
-_MAX_MESSAGE = 600
-
-
-class VtyshError(Exception):
-    """vtysh did not do what we asked; transient from our point of view."""
-
-
-class VtyshUnavailable(VtyshError):
-    """A daemon is not running, or vtysh cannot reach it."""
-
-
-class VtyshCommandError(VtyshError):
-    """FRR rejected commands of a batch (messages redacted)."""
-
-    def __init__(self, daemon: str, errors: Sequence[str]) -> None:
-        self.daemon = daemon
-        self.errors = tuple(errors)
-        super().__init__(f"{daemon} rejected {len(errors)} line(s): " + " | ".join(errors[:5]))
-
-
-def redact(text: str, secrets: Iterable[Secret]) -> str:
-    for s in secrets:
-        value = s.reveal()
-        if value:
-            text = text.replace(value, "<redacted>")
-    # belt and braces: a password line vtysh echoes back whatever we knew about
-    text = re.sub(r"(password\s+)\S+", r"\1<redacted>", text)
-    if len(text) > _MAX_MESSAGE:
-        text = text[:_MAX_MESSAGE] + "..."
-    return text
 
 
 def daemon_of(cmd: Command) -> str:

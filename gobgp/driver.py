@@ -11,9 +11,9 @@
    last applied state. Any mismatch, or an apply that failed half-way, or the first apply of
    this process, means "we do not know what the daemon holds".
 3. **Change the daemon.** When we know what it holds, the plan is the model-level diff of the
-   last applied desired state against the new one (``gobgp.plan.diff``): adding one service
+   last applied desired state against the new one (``gobgp.diff.diff``): adding one service
    sends one path. When we do not, the daemon is read back (instance, neighbours, our policy
-   objects, local paths) and ``gobgp.plan.reconcile`` computes the changes from there, so a
+   objects, local paths) and ``gobgp.diff.reconcile`` computes the changes from there, so a
    restarted speaker does not flap sessions or re-send 5,000 unchanged paths, and a
    restarted daemon gets everything again.
 
@@ -37,17 +37,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gobgp import client as rpc
-from gobgp.errors import ConfigRejected, TransientBackendError
-from gobgp.model import (
-    Family,
-    GobgpDesired,
-    GobgpGlobal,
-    GobgpPeer,
-    IPAddress,
-    IPNetwork,
-    validate,
-)
-from gobgp.plan import (
+from gobgp.diff import (
     IMPORT_POLICY,
     NAME_PREFIX,
     ActualState,
@@ -60,7 +50,17 @@ from gobgp.plan import (
     diff,
     reconcile,
 )
-from gobgp.translate import instance_matches
+from gobgp.errors import ConfigRejected, TransientBackendError
+from gobgp.messages import instance_matches
+from gobgp.model import (
+    Family,
+    GobgpDesired,
+    GobgpGlobal,
+    GobgpPeer,
+    IPAddress,
+    IPNetwork,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gobgp import client as rpc
-from gobgp.backend import DaemonClient, GobgpBackend
+from gobgp.diff import (
+    IMPORT_POLICY,
+    ExportPolicy,
+    PeerSnapshot,
+    RibPath,
+    SessionState,
+    effective_timers,
+    export_assignment,
+    rib_path,
+)
+from gobgp.driver import DaemonClient, GobgpBackend
 from gobgp.errors import ConfigRejected, TransientBackendError, scrub
 from gobgp.model import (
     Community,
@@ -35,16 +45,6 @@ from gobgp.model import (
     GobgpPeer,
     IPAddress,
     IPNetwork,
-)
-from gobgp.plan import (
-    IMPORT_POLICY,
-    ExportPolicy,
-    PeerSnapshot,
-    RibPath,
-    SessionState,
-    effective_timers,
-    export_assignment,
-    rib_path,
 )
 from orchestrator.core.model.cluster import Secret
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from frr.vtysh import Vtysh
+from frr.client import Vtysh
 from orchestrator.adapters.netns import Namespaces
 from orchestrator.adapters.procs import stop_groups
 

@@ -1,4 +1,4 @@
-"""FRR view model and names (frr.view, frr.names).
+"""FRR translation and names (frr.translate, frr.model, frr.names).
 
 Matrix: names we own (prefix, shortening, stable class numbers), community spelling as FRR
 prints it, per-peer statements (timers rule, ebgp-multihop only on eBGP, password
@@ -17,10 +17,11 @@ from dataclasses import replace
 import pytest
 
 from frr import names
-from frr.diff import Command, UnsafeCommandError, batch_text, full
-from frr.names import ConversionError
+from frr.diff import Command, batch_text, full
+from frr.errors import ConversionError, UnsafeCommandError
+from frr.model import FrrView
 from frr.owned import owned_from_view
-from frr.view import FrrView, build_view
+from frr.translate import build_view
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.model.cluster import (
     BFDProfile,

@@ -1,4 +1,4 @@
-"""FrrBackend with a recording vtysh (frr.backend, frr.status).
+"""FrrBackend with a recording vtysh (frr.driver, frr.status).
 
 Matrix: the first apply reads FRR's running config (a bare FRR gets everything, a
 configured one nothing); later applies diff against the last applied model without reading;
@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from frr.backend import FrrBackend, Stage
+from frr.client import split_by_daemon
 from frr.diff import Command, batch_text
-from frr.names import ConversionError
+from frr.driver import FrrBackend, Stage
+from frr.errors import ConversionError, VtyshCommandError, VtyshUnavailable, redact
 from frr.render import render_config
 from frr.status import FrrMetrics
-from frr.view import build_view
-from frr.vtysh import VtyshCommandError, VtyshUnavailable, redact, split_by_daemon
+from frr.translate import build_view
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
 from orchestrator.core.model.cluster import BGPAdvertisement, Secret
