@@ -139,10 +139,6 @@ def _text(prefix: IPNetwork) -> str:
     return str(prefix)
 
 
-def _lsort(values: list[str]) -> list[str]:
-    return sorted(values, key=names.community_order)
-
-
 def _class_route_map(name: str, prefix: PrefixIntent, tag: str) -> RouteMapEntryView:
     """The ``network`` route-map of a class: its internal tag and local-pref only (local-pref
     is not a community: FRR's well-known community rules do not apply to it)."""
@@ -158,25 +154,17 @@ def _class_route_map(name: str, prefix: PrefixIntent, tag: str) -> RouteMapEntry
 def _class_out_statements(prefix: PrefixIntent) -> tuple[str, ...]:
     """One entry of a peer's outbound route-map for a class (statements in FRR's order):
     match the class's tag, set its communities, delete every internal tag."""
-    standard = {
-        t
-        for c in prefix.communities
-        if c.kind is CommunityKind.STANDARD and (t := names.community_text(c)) is not None
-    }
-    large = {
-        t
-        for c in prefix.communities
-        if c.kind is CommunityKind.LARGE and (t := names.community_text(c)) is not None
-    }
+    standard = names.communities_text(prefix.communities, CommunityKind.STANDARD)
+    large = names.communities_text(prefix.communities, CommunityKind.LARGE)
     statements = [
         f"description BGPAdvertisement {', '.join(prefix.advertisements)}",
         f"match large-community {names.adv_list(prefix.advertisements)}",
     ]
     if standard:
-        statements.append(f"set community {' '.join(_lsort(sorted(standard)))} additive")
+        statements.append(f"set community {standard} additive")
     statements.append(f"set large-comm-list {names.TAGS_LIST} delete")
     if large:
-        statements.append(f"set large-community {' '.join(_lsort(sorted(large)))} additive")
+        statements.append(f"set large-community {large} additive")
     return tuple(statements)
 
 

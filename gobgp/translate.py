@@ -89,13 +89,14 @@ def translate(
                 prefix=prefix.prefix,
                 peers=allowed,
                 local_pref=prefix.local_pref,
+                # the core model holds the numbers: nothing is parsed here
                 communities=tuple(
-                    Community.parse(c.value)
+                    Community.from_number(c.numbers[0])
                     for c in prefix.communities
                     if c.kind is CommunityKind.STANDARD
                 ),
                 large_communities=tuple(
-                    LargeCommunity.parse(c.value)
+                    LargeCommunity(*c.numbers)
                     for c in prefix.communities
                     if c.kind is CommunityKind.LARGE
                 ),

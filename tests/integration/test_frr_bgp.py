@@ -503,7 +503,10 @@ def test_config_injection_is_rejected_and_frr_unchanged(lab: Lab, bad: str) -> N
     if bad == "name":
         ps[0] = replace(ps[0], name="router\nexit\nno router bgp 64512\n!")
     elif bad == "community":
-        advs = [BGPAdvertisement(name="default", communities=(std("65000:1\nend"),))]
+        with pytest.raises(ValueError, match="not a normalized"):  # cannot even be built
+            std("65000:1\nend")
+        # what is left to refuse: a community that would pass for an internal tag
+        advs = [BGPAdvertisement(name="default", communities=(large("64512:4242424242:1"),))]
     elif bad == "password-newline":
         ps[0] = replace(ps[0], password=Secret("pw\nend\nno router bgp 64512"))
     elif bad == "password-bang":

@@ -303,8 +303,8 @@ def service_paths(
                 V4_SERVICE,
                 peers,
                 local_pref=150,
-                communities=(Community.parse("65000:100"), Community.parse("65000:200")),
-                large_communities=(LargeCommunity.parse("64512:1:2"),),
+                communities=(Community(65000, 100), Community(65000, 200)),
+                large_communities=(LargeCommunity(64512, 1, 2),),
             ),
             # IPv6 over the IPv4 sessions: the next hop must be given (see GobgpPath)
             GobgpPath(V6_SERVICE, peers, next_hop=node_v6(node.index)),
