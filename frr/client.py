@@ -16,15 +16,27 @@ message is passed through ``redact`` before it is logged or raised.
 Errors: ``VtyshUnavailable`` (a daemon is not running or not reachable: transient, retry)
 and ``VtyshCommandError`` (FRR rejected lines; FRR may be partly changed, so the caller
 re-reads the running config before the next attempt).
+
+Identity (``Vtysh.identity``): vtysh opens a new connection per call, so a restarted
+daemon breaks no connection of ours; what tells it apart is its vty socket and pid file,
+which every daemon creates afresh at start in the socket directory. The probe connects
+to zebra's and bgpd's sockets (a dead daemon leaves its socket file behind, refusing
+connections) and reads each socket's inode and creation time and the pid file: about
+0.1 ms, no subprocess, so the worker asks every second. The pid alone is not enough (the
+speaker container does not share the sidecar's PID namespace, and pids are reused), nor
+is the inode (tmpfs hands the same number to the new socket).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from frr.diff import Command, batch_text
@@ -85,6 +97,14 @@ class VtyshLike(Protocol):
 
     def show_json(self, command: str, *, daemon: str | None = None) -> Any: ...
 
+    def identity(self) -> tuple[object, ...]: ...
+
+
+RUN_ROOT = Path("/var/run/frr")
+#: Daemons whose restart loses configuration of ours; bfdd counts when it runs.
+IDENTITY_DAEMONS = ("zebra", "bgpd")
+OPTIONAL_IDENTITY = ("bfdd",)
+
 
 @dataclass(frozen=True)
 class Vtysh:
@@ -96,6 +116,24 @@ class Vtysh:
     vty_socket: str | None = None
     binary: str = "vtysh"
     timeout: float = 60.0
+
+    @property
+    def socket_dir(self) -> Path:
+        """Where the daemons' vty sockets and pid files are."""
+        if self.vty_socket:
+            return Path(self.vty_socket)
+        return RUN_ROOT / self.pathspace if self.pathspace else RUN_ROOT
+
+    def identity(self) -> tuple[object, ...]:
+        """Who runs now: per daemon, its socket's inode and creation time and its pid.
+        Raises ``VtyshUnavailable`` while zebra or bgpd refuses connections."""
+        out: list[object] = []
+        for daemon in (*IDENTITY_DAEMONS, *OPTIONAL_IDENTITY):
+            found = _daemon_identity(self.socket_dir, daemon)
+            if found is None and daemon in IDENTITY_DAEMONS:
+                raise VtyshUnavailable(f"{daemon} is not running (its vty socket is not answering)")
+            out.append((daemon, found))
+        return tuple(out)
 
     def _base(self) -> list[str]:
         cmd = [self.binary]
@@ -153,3 +191,18 @@ class Vtysh:
             return json.loads(out) if out.strip() else {}
         except json.JSONDecodeError as e:
             raise VtyshError(f"{command!r}: not JSON: {redact(out[:200], ())}") from e
+
+
+def _daemon_identity(directory: Path, daemon: str) -> tuple[int, int, str] | None:
+    path = directory / f"{daemon}.vty"
+    try:
+        st = path.stat()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            probe.connect(str(path))
+    except OSError:
+        return None
+    pid = ""
+    with contextlib.suppress(OSError):
+        pid = (directory / f"{daemon}.pid").read_text().strip()
+    return st.st_ino, st.st_ctime_ns, pid

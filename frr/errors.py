@@ -1,4 +1,6 @@
-"""Errors of the FRR backend, by who is at fault and what happens next.
+"""Errors of the FRR backend, by who is at fault and what happens next: each is one of the
+routing contract's (``orchestrator.routing.errors``), so the worker treats them as it
+treats GoBGP's.
 
 - ``ConversionError``: the intent holds something we refuse to hand to FRR (a name, a
   community, a password that fails validation). The user fixes the input; FRR keeps the
@@ -19,11 +21,17 @@ import re
 from collections.abc import Iterable, Sequence
 
 from orchestrator.core.model.cluster import Secret
+from orchestrator.routing.errors import (
+    DaemonRejected,
+    DaemonUnavailable,
+    IntentInvalid,
+    RoutingError,
+)
 
 _MAX_MESSAGE = 600
 
 
-class ConversionError(Exception):
+class ConversionError(IntentInvalid):
     """The intent holds something we refuse to hand to FRR. The user fixes the input; the
     backend keeps the last good configuration meanwhile."""
 
@@ -36,15 +44,16 @@ class UnsafeCommandError(ValueError):
     """A command line that could break out of its context; never sent to FRR."""
 
 
-class VtyshError(Exception):
-    """vtysh did not do what we asked; transient from our point of view."""
+class VtyshError(RoutingError):
+    """vtysh did not do what we asked (unexpected output: retried like an unavailable
+    daemon)."""
 
 
-class VtyshUnavailable(VtyshError):
+class VtyshUnavailable(VtyshError, DaemonUnavailable):
     """A daemon is not running, or vtysh cannot reach it."""
 
 
-class VtyshCommandError(VtyshError):
+class VtyshCommandError(VtyshError, DaemonRejected):
     """FRR rejected commands of a batch (messages redacted)."""
 
     def __init__(self, daemon: str, errors: Sequence[str]) -> None:

@@ -3,13 +3,15 @@
 Why a wrapper and not the generated stub directly: every call needs the same four things —
 a deadline, the proxy-free channel, translation of ``grpc.RpcError`` into our two error
 kinds with passwords scrubbed from the text, and conversion of untyped messages into typed
-values. Keeping them here leaves ``GobgpBackend`` with only decisions.
+values. Keeping them here leaves ``GobgpDriver`` with only decisions.
 
 The channel: ``api`` is any gRPC target, ``127.0.0.1:50051`` or ``unix:///run/gobgpd.sock``.
 gRPC honours ``http_proxy``/``https_proxy`` even for a local target, which would send our
 calls (and BGP passwords) to a proxy, so ``grpc.enable_http_proxy`` is switched off. The
 reconnect backoff is capped at 2 s instead of gRPC's 120 s: the daemon is local, and after
-it restarts the next apply should reach it at once.
+it restarts the next apply should reach it at once. The channel counts its (re)connections
+(``identity``): the routing worker probes it every second, so a daemon that was replaced
+is configured again without waiting for an intent change.
 
 Bulk path changes go through ``AddPathStream``: one client stream carrying batches of paths,
 withdrawals included (``is_withdraw``), so 5,000 paths cost a handful of messages instead of
@@ -76,8 +78,16 @@ class GobgpClient:
         self._secrets = secrets  # passwords to scrub from error texts
         self._channel: Any = grpc.insecure_channel(api_target, options=CHANNEL_OPTIONS)
         self._stub: Any = api_grpc.GobgpApiStub(self._channel)
+        self._connections = 0  # times the channel became READY: one per daemon process
+        self._channel.subscribe(self._on_connectivity, try_to_connect=False)
+
+    def _on_connectivity(self, state: Any) -> None:
+        # called on a gRPC thread; an int increment is all it does
+        if state == grpc.ChannelConnectivity.READY:
+            self._connections += 1
 
     def close(self) -> None:
+        self._channel.unsubscribe(self._on_connectivity)
         self._channel.close()
 
     # ------------------------------------------------------------------ plumbing
@@ -108,6 +118,14 @@ class GobgpClient:
             raise self._error(rpc, e) from e
 
     # ------------------------------------------------------------------ instance
+
+    def identity(self) -> int:
+        """Which daemon answers: the number of times the channel (re)connected. A daemon
+        killed and started again breaks the connection, so the number changes however
+        quickly it came back; ``GetBgp`` makes sure it answers now (raises
+        ``TransientBackendError`` while it does not)."""
+        self.get_global()
+        return self._connections
 
     def get_global(self) -> GobgpGlobal | None:
         """The running instance, or ``None`` when gobgpd has not been started."""

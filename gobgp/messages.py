@@ -28,7 +28,6 @@ from gobgp.diff import (
     ExportPolicy,
     PeerSnapshot,
     RibPath,
-    SessionState,
 )
 from gobgp.model import (
     INTERNAL_GLOBAL_ADMIN,
@@ -41,6 +40,7 @@ from gobgp.model import (
     LargeCommunity,
 )
 from orchestrator.core.model.cluster import Secret
+from orchestrator.routing.report import SessionState
 
 # The generated module objects are untyped; give them one name each for readability.
 Message = Any

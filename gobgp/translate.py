@@ -17,7 +17,6 @@ import zlib
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from gobgp.driver import GobgpBackend
 from gobgp.model import (
     Community,
     Family,
@@ -106,19 +105,3 @@ def translate(
     rid = intent.router_id or router_id or own_v4 or router_id_for(intent.node)
     instance = GobgpGlobal(asn=intent.asn, router_id=rid, listen_port=listen_port)
     return Translation(GobgpDesired(instance, tuple(peers), tuple(paths)), tuple(problems))
-
-
-class GobgpIntentBackend:
-    """The speaker's ``RoutingBackend`` for GoBGP: translate the intent, apply the delta."""
-
-    def __init__(self, backend: GobgpBackend, *, router_id: IPv4Address | None = None) -> None:
-        self.backend = backend
-        self.router_id = router_id
-        self.problems: tuple[str, ...] = ()
-
-    def apply(self, intent: NodeBGPIntent) -> object:
-        t = translate(intent, router_id=self.router_id)
-        self.problems = t.problems
-        if t.desired is None:
-            return None
-        return self.backend.apply(t.desired)

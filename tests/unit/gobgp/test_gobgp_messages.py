@@ -17,9 +17,10 @@ import pytest
 from gobgp import messages
 from gobgp._generated import attribute_pb2 as attr
 from gobgp._generated import gobgp_pb2 as api
-from gobgp.diff import STRIP_INTERNAL_TAGS, ExportPolicy, RibPath, SessionState, peer_tag
+from gobgp.diff import STRIP_INTERNAL_TAGS, ExportPolicy, RibPath, peer_tag
 from gobgp.model import Community, Family, GobgpGlobal, GobgpPeer, LargeCommunity
 from orchestrator.core.model.cluster import Secret
+from orchestrator.routing.report import SessionState
 
 TAG = peer_tag(ip_address("198.51.100.1"))
 
