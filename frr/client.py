@@ -5,9 +5,10 @@ batch on stdin. Measured on FRR 8.4: 5,000 ``network`` lines take ~0.5 s this wa
 feeding an interactive vtysh on stdin takes ~1.2 s (it echoes every prompt) and one
 process per command costs ~40 ms each. ``-d`` matters for correctness too: a plain
 ``vtysh -f`` silently drops ``router bgp`` commands when bgpd is down and exits 0, while
-``-d bgpd`` fails to connect and says so. Our route-maps and lists live in bgpd only, BFD
-profiles in bfdd, the next-hop-tracking globals in zebra; route-map removals also go to
-zebra, for the copies an FRR booted from a file has there (``removes_a_route_map``).
+``-d bgpd`` fails to connect and says so. Our route-maps and lists live in bgpd only (and
+the route-map delay), BFD profiles in bfdd, the next-hop-tracking globals in zebra;
+route-map removals also go to zebra, for the copies an FRR booted from a file has there
+(``removes_a_route_map``).
 
 Passwords travel on stdin, never on a command line (``/proc/*/cmdline`` is world-readable)
 and never through a file. vtysh echoes a failing line in its error message, so every
@@ -41,7 +42,7 @@ from typing import Any, Protocol
 
 from frr.diff import Command, batch_text
 from frr.errors import VtyshCommandError, VtyshError, VtyshUnavailable, redact
-from frr.model import GLOBAL_STATEMENTS
+from frr.model import ZEBRA_GLOBALS
 from orchestrator.core.model.cluster import Secret
 
 _LINE_ERROR = re.compile(r"^line \d+: ", re.MULTILINE)
@@ -51,7 +52,7 @@ def daemon_of(cmd: Command) -> str:
     if cmd.context[:1] == ("bfd",):
         return "bfdd"
     line = cmd.line[3:] if cmd.line.startswith("no ") else cmd.line
-    if not cmd.context and line in GLOBAL_STATEMENTS:
+    if not cmd.context and line in ZEBRA_GLOBALS:
         return "zebra"
     return "bgpd"
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from frr.errors import UnsafeCommandError
-from frr.model import bfd_default
+from frr.model import GLOBAL_STATEMENTS, bfd_default
 from frr.names import SAFE_LINE
 from frr.owned import EMPTY, ListState, NeighborState, Owned, RouteMapState
 
@@ -62,6 +62,13 @@ def _af_order(statement: str) -> tuple[int, str]:
     return (0 if statement == "activate" else 1, statement)
 
 
+def _in_order(statements: Iterable[str]) -> list[str]:
+    """Globals in the model's order: zebra's first, then bgpd's, so that a batch needs one
+    vtysh run per daemon and the route-map delay is off before any route-map changes."""
+    rank = {s: i for i, s in enumerate(GLOBAL_STATEMENTS)}
+    return sorted(statements, key=lambda s: (rank.get(s, len(rank)), s))
+
+
 def diff(old: Owned, new: Owned) -> list[Command]:
     """Commands that turn ``old`` into ``new``."""
     out: list[Command] = []
@@ -70,7 +77,7 @@ def diff(old: Owned, new: Owned) -> list[Command]:
         out.append(Command((), f"no router bgp {old.asn}"))
         old = Owned(globals=old.globals, route_maps=old.route_maps, lists=old.lists, bfd=old.bfd)
 
-    for g in sorted(new.globals - old.globals):
+    for g in _in_order(new.globals - old.globals):
         out.append(Command((), g))
     out += _bfd_changes(old.bfd, new.bfd)
     out += _list_additions(old.lists, new.lists)
@@ -81,7 +88,7 @@ def diff(old: Owned, new: Owned) -> list[Command]:
     out += _list_removals(old.lists, new.lists)
     for name in sorted(set(old.bfd) - set(new.bfd)):
         out.append(Command(("bfd",), f"no profile {name}"))
-    for g in sorted(old.globals - new.globals):
+    for g in _in_order(old.globals - new.globals):
         out.append(Command((), _negate(g)))
     return out
 

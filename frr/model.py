@@ -21,8 +21,18 @@ ROUTER_STATEMENTS = (
     "bgp graceful-restart preserve-fw-state",
     "no bgp network import-check",
 )
-#: Top-level statements we own: next hops of multi-hop peers may resolve via a default route.
-GLOBAL_STATEMENTS = ("ip nht resolve-via-default", "ipv6 nht resolve-via-default")
+#: Top-level statements we own, zebra's: next hops of multi-hop peers may resolve via a
+#: default route.
+ZEBRA_GLOBALS = ("ip nht resolve-via-default", "ipv6 nht resolve-via-default")
+#: bgpd's: route-map changes take effect at once. With FRR's default (5 s), every batch
+#: that touches a route-map also holds the neighbours it creates until that timer runs out
+#: (bgpd keeps peers configured through vtysh idle until the end of the configuration,
+#: and the end waits for the pending route-map update): a bgpd restarted bare, or the
+#: first apply, took ~4 s longer to bring its sessions up; changed attributes of announced
+#: prefixes waited those 5 s too. Measured on FRR 8.4: sessions up 4.2 s -> 1.2 s after
+#: the repair.
+BGPD_GLOBALS = ("bgp route-map delay-timer 0",)
+GLOBAL_STATEMENTS = ZEBRA_GLOBALS + BGPD_GLOBALS
 AFI = {4: "ipv4", 6: "ipv6"}
 
 # FRR's BFD defaults: a profile prints only what differs from them.
