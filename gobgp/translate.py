@@ -29,6 +29,8 @@ from gobgp.model import (
 from orchestrator.core.bgp.intent import NodeBGPIntent, PeerIntent
 from orchestrator.core.model.cluster import CommunityKind, DynamicASN
 
+BGP_PORT = 179
+
 
 @dataclass(frozen=True)
 class Translation:
@@ -70,9 +72,14 @@ def _peer(p: PeerIntent, asn: int, problems: list[str]) -> GobgpPeer | None:
 
 
 def translate(
-    intent: NodeBGPIntent, *, router_id: IPv4Address | None = None, listen_port: int = -1
+    intent: NodeBGPIntent, *, router_id: IPv4Address | None = None, listen_port: int = BGP_PORT
 ) -> Translation:
-    """``listen_port=-1``: gobgpd only dials out (the speaker never accepts sessions)."""
+    """gobgpd listens on ``listen_port`` (``-1``: it only dials out). It listens by default,
+    as FRR's bgpd does: gobgpd 3.x waits a random 5-9 s before its first outgoing
+    connection to a new neighbour, so a gobgpd restarted bare and configured again would
+    stay without sessions that long; listening, it takes the router's next connection
+    attempt instead (measured: routes back at the router 5.6-9.6 s after a restart dialing
+    only, about 2 s listening, with the router retrying every second)."""
     if intent.asn is None:
         return Translation(None)
     problems: list[str] = []

@@ -58,6 +58,10 @@ def test_peers_and_paths_translate_with_attributes() -> None:
     assert path.large_communities == (LargeCommunity(64512, 1, 2),)
     assert t.desired.instance.router_id == router_id_for("node-1")
     assert translate(intent(r1), router_id=IPv4Address("192.0.2.11")).desired is not None
+    # it listens as FRR does: gobgpd 3.x dials a new neighbour only after 5-9 s
+    assert t.desired.instance.listen_port == 179
+    dial_only = translate(intent(r1), listen_port=-1).desired
+    assert dial_only is not None and dial_only.instance.listen_port == -1
 
 
 def test_unsupported_peers_are_reported_not_dropped_silently() -> None:
