@@ -98,9 +98,11 @@ class VtyshLike(Protocol):
 
     def show_json(self, command: str, *, daemon: str | None = None) -> Any: ...
 
-    def identity(self) -> tuple[object, ...]: ...
+    def identity(self) -> Identity: ...
 
 
+#: Per daemon: (inode, creation time in ns, pid) of its vty socket, None when not running.
+Identity = tuple[tuple[str, tuple[int, int, str] | None], ...]
 RUN_ROOT = Path("/var/run/frr")
 #: Daemons whose restart loses configuration of ours; bfdd counts when it runs.
 IDENTITY_DAEMONS = ("zebra", "bgpd")
@@ -125,10 +127,10 @@ class Vtysh:
             return Path(self.vty_socket)
         return RUN_ROOT / self.pathspace if self.pathspace else RUN_ROOT
 
-    def identity(self) -> tuple[object, ...]:
+    def identity(self) -> Identity:
         """Who runs now: per daemon, its socket's inode and creation time and its pid.
         Raises ``VtyshUnavailable`` while zebra or bgpd refuses connections."""
-        out: list[object] = []
+        out: list[tuple[str, tuple[int, int, str] | None]] = []
         for daemon in (*IDENTITY_DAEMONS, *OPTIONAL_IDENTITY):
             found = _daemon_identity(self.socket_dir, daemon)
             if found is None and daemon in IDENTITY_DAEMONS:

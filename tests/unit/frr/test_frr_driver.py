@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from frr.client import split_by_daemon
+from frr.client import Identity, split_by_daemon
 from frr.diff import Command, batch_text
 from frr.driver import FrrDriver
 from frr.errors import ConversionError, VtyshCommandError, VtyshUnavailable, redact
@@ -61,8 +61,8 @@ class FakeVtysh:
         self.shows.append(command)
         return self.json.get(command, {})
 
-    def identity(self) -> tuple[object, ...]:
-        return (("bgpd", 1),)
+    def identity(self) -> Identity:
+        return (("bgpd", (1, 1, "101")),)
 
 
 def intent(ips: int = 1, *, password: str | None = PASSWORD, **kw: Any) -> NodeBGPIntent:
