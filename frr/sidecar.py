@@ -6,10 +6,9 @@ stay in the foreground. What it does, in order:
 
 1. create the socket and config directories (an ``emptyDir`` each in the pod) and write
    an empty ``frr.conf`` and a ``vtysh.conf`` (integrated config, as the speaker expects);
-2. start the daemons in dependency order (zebra first: the others connect to it), each
-   with ``-u frr -g frr`` (FRR starts as root, keeps the capabilities it needs and drops to
-   its own user), ``-P 0`` (no TCP vty port: on a host-network pod it would open on the
-   node), the vty and zserv sockets and pid files in the socket directory, logs to stdout;
+2. start the daemons in dependency order with FRR's one launcher (``frr.daemon``: zebra
+   first, each ``-u frr -g frr``, ``-P 0``, sockets and pid files in the socket directory),
+   logging to stdout;
 3. wait until vtysh reaches each one;
 4. wait. When any daemon exits, stop the others and return non-zero: the kubelet restarts
    the container and the speaker's drift check configures the fresh FRR again (the same
@@ -28,64 +27,28 @@ group (the pod's ``supplementalGroups``), not with DAC_OVERRIDE.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from frr.client import Vtysh
-from frr.errors import VtyshError
+from frr.daemon import (
+    DEFAULT_DAEMONS,
+    FRR_BIN,
+    FrrPaths,
+    FrrStartError,
+    daemon_command,
+    prepare,
+    wait_answering,
+)
+from frr.daemon import daemon_list as daemon_list
 from orchestrator.adapters.procs import stop_groups
 
-FRR_BIN = Path("/usr/lib/frr")
-DAEMONS = ("zebra", "bgpd", "bfdd", "staticd")
-KNOWN = frozenset({"zebra", "bgpd", "bfdd", "staticd", "ospfd", "ospf6d", "ripd"})
+DAEMONS = DEFAULT_DAEMONS
 
 
-class SidecarError(RuntimeError):
-    pass
-
-
-def daemon_command(
-    daemon: str, *, socket_dir: Path, config_dir: Path, binary_dir: Path = FRR_BIN
-) -> list[str]:
-    """The command line of one daemon (no config: the speaker sends it through vtysh)."""
-    return [
-        str(binary_dir / daemon),
-        "-u",
-        "frr",
-        "-g",
-        "frr",
-        "-P",
-        "0",
-        "--vty_socket",
-        str(socket_dir),
-        "-z",
-        str(socket_dir / "zserv.api"),
-        "-i",
-        str(socket_dir / f"{daemon}.pid"),
-        "-f",
-        str(config_dir / "frr.conf"),
-        "--log",
-        "stdout",
-        "--log-level",
-        "informational",
-    ]
-
-
-def daemon_list(text: str) -> tuple[str, ...]:
-    """``zebra,bgpd`` -> ordered, validated names (zebra always first)."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in KNOWN]
-    if unknown:
-        raise ValueError(f"unknown FRR daemon(s): {', '.join(unknown)}")
-    if "zebra" not in names:
-        names.insert(0, "zebra")
-    names.sort(key=lambda n: n != "zebra")
-    return tuple(dict.fromkeys(names))
+def _running(proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    return lambda: proc.poll() is None
 
 
 class FrrSidecar:
@@ -98,56 +61,26 @@ class FrrSidecar:
         binary_dir: Path = FRR_BIN,
         log: Callable[[str], None] = print,
     ) -> None:
-        self.socket_dir = socket_dir
-        self.config_dir = config_dir
+        self.paths = FrrPaths(socket_dir=socket_dir, config_dir=config_dir)
         self.daemons = tuple(daemons)
         self.binary_dir = binary_dir
         self.log = log
-        self.vtysh = Vtysh(vty_socket=str(socket_dir), timeout=5.0)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def prepare(self) -> None:
-        for d in (self.socket_dir, self.config_dir):
-            d.mkdir(parents=True, exist_ok=True)
-        # The daemons run as frr: they write pid files and sockets here. An emptyDir is
-        # already world-writable; a directory we created is opened up the same way.
-        with contextlib.suppress(PermissionError):
-            os.chmod(self.socket_dir, 0o777)
-        (self.config_dir / "frr.conf").write_text("")
-        (self.config_dir / "vtysh.conf").write_text("service integrated-vtysh-config\n")
-        for name in ("frr.conf", "vtysh.conf"):
-            with contextlib.suppress(PermissionError):
-                os.chmod(self.config_dir / name, 0o644)
-        for daemon in self.daemons:
-            with contextlib.suppress(FileNotFoundError):
-                (self.socket_dir / f"{daemon}.pid").unlink()
-
-    def start(self, *, timeout: float = 15.0) -> None:
-        self.prepare()
+    def start(self) -> None:
+        prepare(self.paths)
         for daemon in self.daemons:
             cmd = daemon_command(
                 daemon,
-                socket_dir=self.socket_dir,
-                config_dir=self.config_dir,
+                self.paths,
+                log="stdout",
+                log_level="informational",
                 binary_dir=self.binary_dir,
             )
-            self.procs[daemon] = subprocess.Popen(cmd, start_new_session=True)
-            self._wait_reachable(daemon, timeout)
-            self.log(f"frr: {daemon} started (pid {self.procs[daemon].pid})")
-
-    def _wait_reachable(self, daemon: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        proc = self.procs[daemon]
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SidecarError(f"{daemon} exited at start with status {proc.returncode}")
-            try:
-                self.vtysh.show("show version", daemon=daemon)
-                return
-            except VtyshError:
-                pass
-            time.sleep(0.05)
-        raise SidecarError(f"{daemon} did not answer vtysh within {timeout:.0f}s")
+            proc = subprocess.Popen(cmd, start_new_session=True)
+            self.procs[daemon] = proc
+            wait_answering(self.paths, daemon, alive=_running(proc))
+            self.log(f"frr: {daemon} started (pid {proc.pid})")
 
     def wait(self, stop: threading.Event, *, poll: float = 0.2) -> str | None:
         """Block until ``stop`` is set (None) or a daemon exits (its name)."""
@@ -171,7 +104,7 @@ class FrrSidecar:
         """Start, wait, stop; the exit status for the container."""
         try:
             self.start()
-        except (SidecarError, OSError) as e:
+        except (FrrStartError, OSError) as e:
             self.log(f"frr: {e}")
             self.close()
             return 1
