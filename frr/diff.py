@@ -1,6 +1,6 @@
 """The minimal vtysh command batch that turns one ``Owned`` configuration into another.
 
-DESIGN decision 8: changes are applied as the diff of two models (what we applied before,
+docs/design.md §8: changes are applied as the diff of two models (what we applied before,
 or what FRR was read to run, versus what we intend now), never by re-sending a full config.
 Adding one Service IP costs one ``network`` command; a new advertisement or peer costs a
 handful of route-map and list commands; nothing scales with the number of prefixes except

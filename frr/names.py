@@ -24,7 +24,7 @@ community set at origination would keep the node's own announcement from the ver
 that is meant to act on it. Numbers come from a hash of the class, so adding or removing
 one class does not renumber the others.
 
-Config injection (DESIGN decision 10): the parser validates user input first; this module is
+Config injection (docs/design.md §10): the parser validates user input first; this module is
 the second line. Names must be Kubernetes object names, interface names Linux ones,
 passwords printable ASCII without whitespace or the characters FRR's config syntax gives a
 meaning (``!``, ``#``, ``?``, quotes, backslash). Communities are written from the numbers

@@ -11,5 +11,5 @@ metrics, for FRR and GoBGP alike.
 - ``metrics.RoutingMetrics``: ``metallb_bgp_session_up`` and friends for both backends.
 
 The CLI wires a driver into a worker (``mlb speaker --backend frr|gobgp``); the speaker
-loop sees only the port. See docs/design.md, "Routing backends".
+loop sees only the port. See docs/design.md §12.
 """

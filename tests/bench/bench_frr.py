@@ -9,13 +9,13 @@ namespaces, each with BGP sessions to two router FRRs (so updates really go out)
 - reference: the equivalent MetalLB FRR-mode config (reference §5.2: per-prefix
   ``prefix-list`` entries for the allowed list and for the community, per peer) applied
   with ``frr-reload.py --reload``, the way MetalLB's reloader does, from empty and then +1
-  and -1. Its cost grows quadratically (DESIGN decision 8), so by default it runs at
+  and -1. Its cost grows quadratically (docs/design.md §8), so by default it runs at
   ``--reference-sizes 250,500,1000`` and extrapolates to N with the fitted exponent (labelled as
   an estimate); ``--reference-sizes 5000`` measures it for real (expect well over 15 minutes).
 
 Service IPs are IPv6 /128s from 2001:db8:5::/64 (5,000 do not fit into the IPv4
 documentation range); peers use 2001:db8:ffff::/64; private ASNs; everything lives in
-namespaces and is removed at the end. Targets (DESIGN, performance table): from empty
+namespaces and is removed at the end. Targets (docs/design.md, performance targets): from empty
 <= 2 s, +1 <= 100 ms.
 """
 

@@ -1,4 +1,4 @@
-"""Benchmark: GoBGP backend apply times against the DESIGN targets (run as root).
+"""Benchmark: GoBGP backend apply times against the targets in docs/design.md (run as root).
 
 Setup, all inside one network namespace (documentation addresses on its loopback): the
 node's gobgpd (AS 64512, 198.51.100.11) driven by ``GobgpDriver`` over a unix socket, and a
