@@ -20,6 +20,7 @@ withdrawals included (``is_withdraw``), so 5,000 paths cost a handful of message
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -79,12 +80,17 @@ class GobgpClient:
         self._channel: Any = grpc.insecure_channel(api_target, options=CHANNEL_OPTIONS)
         self._stub: Any = api_grpc.GobgpApiStub(self._channel)
         self._connections = 0  # times the channel became READY: one per daemon process
+        self._ready = False
+        self._connectivity = threading.Condition()
         self._channel.subscribe(self._on_connectivity, try_to_connect=False)
 
     def _on_connectivity(self, state: Any) -> None:
-        # called on a gRPC thread; an int increment is all it does
-        if state == grpc.ChannelConnectivity.READY:
-            self._connections += 1
+        # called on a gRPC thread
+        with self._connectivity:
+            self._ready = state == grpc.ChannelConnectivity.READY
+            if self._ready:
+                self._connections += 1
+            self._connectivity.notify_all()
 
     def close(self) -> None:
         self._channel.unsubscribe(self._on_connectivity)
@@ -125,7 +131,12 @@ class GobgpClient:
         quickly it came back; ``GetBgp`` makes sure it answers now (raises
         ``TransientBackendError`` while it does not)."""
         self.get_global()
-        return self._connections
+        with self._connectivity:
+            # the call succeeded, so the channel is READY; gRPC reports that on another
+            # thread, which may not have run yet: wait for it, or a first connection would
+            # look like a second one at the next probe
+            self._connectivity.wait_for(lambda: self._ready, timeout=0.5)
+            return self._connections
 
     def get_global(self) -> GobgpGlobal | None:
         """The running instance, or ``None`` when gobgpd has not been started."""
