@@ -1,47 +1,36 @@
-"""FRR backend: view model, render, incremental apply through vtysh, status parsing.
+"""FRR backend: intent -> FRR model, render, incremental apply through vtysh, status.
 
-Public surface (what the speaker uses)::
+What the speaker wires (``mlb speaker --backend frr``)::
 
-    from frr import FrrBackend, FrrReconciler, Vtysh
-    from orchestrator.core.bgp.compute import bgp_intent
+    from frr import FrrDriver, Vtysh
+    from orchestrator.routing.worker import RoutingWorker
 
-    backend = FrrBackend(Vtysh(vty_socket="/var/run/frr"), metrics=FrrMetrics())
-    reconciler = FrrReconciler(backend)      # one thread: serialize, coalesce, retry, drift
-    reconciler.start()
-    reconciler.submit(bgp_intent(snapshot, assignments, node=NODE))   # on every change
-    backend.status()                         # per-peer PeerStatus, also as metrics
-    backend.stages                           # conversion / apply / running: ok + message
+    driver = FrrDriver(Vtysh(vty_socket="/var/run/frr"))   # or Vtysh(pathspace="NAME")
+    worker = RoutingWorker(driver, metrics=RoutingMetrics(registry))
+    worker.start()
+    worker.apply(bgp_intent(snapshot, assignments, node=NODE))   # on every change
 
     render_for_node(snapshot, assignments, NODE)   # complete frr.conf (mlb render frr)
 
-Modules: ``names`` (owned names, tags, validation), ``view`` (intent -> FRR objects),
-``owned`` (comparable model of what we own; running-config parser), ``diff`` (model diff ->
-command batch), ``vtysh`` (runner), ``backend`` (apply / drift / status), ``reconciler``
-(scheduling), ``status`` (JSON -> status, metrics), ``render`` (jinja2), ``daemons`` (FRR
-in a network namespace, for tests, benchmarks and the lab). See docs/bgp-frr.md.
+Modules, by role (the same file names as in ``gobgp/``): ``translate`` (intent -> model),
+``model`` (the FRR objects), ``diff`` (model diff -> command batch), ``client`` (the vtysh
+runner and the daemons' identity), ``status`` (JSON -> session status), ``driver`` (the
+routing contract), ``daemon`` (starting FRR's daemons: tests, lab, sidecar), ``errors``;
+and FRR's own: ``names`` (owned names, tags, validation), ``owned`` (comparable model of
+what we own; running-config parser), ``render`` (jinja2). See docs/bgp-frr.md.
 """
 
-from frr.backend import ApplyResult, DriftReport, FrrBackend, Stage, StageStatus
-from frr.names import ConversionError
-from frr.reconciler import Backoff, FrrReconciler, Scheduler
+from frr.client import Vtysh
+from frr.driver import FrrDriver
+from frr.errors import ConversionError, VtyshCommandError, VtyshError, VtyshUnavailable
+from frr.model import FrrView
 from frr.render import render_config, render_for_node
-from frr.status import FrrMetrics, PeerStatus
-from frr.view import FrrView, build_view
-from frr.vtysh import Vtysh, VtyshCommandError, VtyshError, VtyshUnavailable
+from frr.translate import build_view
 
 __all__ = [
-    "ApplyResult",
-    "Backoff",
     "ConversionError",
-    "DriftReport",
-    "FrrBackend",
-    "FrrMetrics",
-    "FrrReconciler",
+    "FrrDriver",
     "FrrView",
-    "PeerStatus",
-    "Scheduler",
-    "Stage",
-    "StageStatus",
     "Vtysh",
     "VtyshCommandError",
     "VtyshError",

@@ -1,6 +1,6 @@
 """The minimal vtysh command batch that turns one ``Owned`` configuration into another.
 
-DESIGN decision 8: changes are applied as the diff of two models (what we applied before,
+docs/design.md §8: changes are applied as the diff of two models (what we applied before,
 or what FRR was read to run, versus what we intend now), never by re-sending a full config.
 Adding one Service IP costs one ``network`` command; a new advertisement or peer costs a
 handful of route-map and list commands; nothing scales with the number of prefixes except
@@ -29,13 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from frr.errors import UnsafeCommandError
+from frr.model import GLOBAL_STATEMENTS, bfd_default
 from frr.names import SAFE_LINE
 from frr.owned import EMPTY, ListState, NeighborState, Owned, RouteMapState
-from frr.view import bfd_default
-
-
-class UnsafeCommandError(ValueError):
-    """A command line that could break out of its context; never sent to FRR."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +62,13 @@ def _af_order(statement: str) -> tuple[int, str]:
     return (0 if statement == "activate" else 1, statement)
 
 
+def _in_order(statements: Iterable[str]) -> list[str]:
+    """Globals in the model's order: zebra's first, then bgpd's, so that a batch needs one
+    vtysh run per daemon and the route-map delay is off before any route-map changes."""
+    rank = {s: i for i, s in enumerate(GLOBAL_STATEMENTS)}
+    return sorted(statements, key=lambda s: (rank.get(s, len(rank)), s))
+
+
 def diff(old: Owned, new: Owned) -> list[Command]:
     """Commands that turn ``old`` into ``new``."""
     out: list[Command] = []
@@ -73,7 +77,7 @@ def diff(old: Owned, new: Owned) -> list[Command]:
         out.append(Command((), f"no router bgp {old.asn}"))
         old = Owned(globals=old.globals, route_maps=old.route_maps, lists=old.lists, bfd=old.bfd)
 
-    for g in sorted(new.globals - old.globals):
+    for g in _in_order(new.globals - old.globals):
         out.append(Command((), g))
     out += _bfd_changes(old.bfd, new.bfd)
     out += _list_additions(old.lists, new.lists)
@@ -84,7 +88,7 @@ def diff(old: Owned, new: Owned) -> list[Command]:
     out += _list_removals(old.lists, new.lists)
     for name in sorted(set(old.bfd) - set(new.bfd)):
         out.append(Command(("bfd",), f"no profile {name}"))
-    for g in sorted(old.globals - new.globals):
+    for g in _in_order(old.globals - new.globals):
         out.append(Command((), _negate(g)))
     return out
 

@@ -24,10 +24,11 @@ community set at origination would keep the node's own announcement from the ver
 that is meant to act on it. Numbers come from a hash of the class, so adding or removing
 one class does not renumber the others.
 
-Config injection (DESIGN decision 10): the parser validates user input first; this module is
+Config injection (docs/design.md §10): the parser validates user input first; this module is
 the second line. Names must be Kubernetes object names, interface names Linux ones,
-communities numeric or well-known, passwords printable ASCII without whitespace or the
-characters FRR's config syntax gives a meaning (``!``, ``#``, ``?``, quotes, backslash).
+passwords printable ASCII without whitespace or the characters FRR's config syntax gives a
+meaning (``!``, ``#``, ``?``, quotes, backslash). Communities are written from the numbers
+the core model holds (``Community.numbers``), never from user text.
 A string that fails is a ``ConversionError``; it never reaches vtysh. Error messages name
 the object and field but never quote a password.
 """
@@ -38,6 +39,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+from frr.errors import ConversionError
 from orchestrator.core.model.cluster import Community, CommunityKind
 from orchestrator.core.model.errors import quote
 
@@ -57,8 +59,6 @@ _MAX_PART = 40
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _IFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
 _PASSWORD = re.compile(r"[A-Za-z0-9$%&()*+,./:;<=>@\[\]^_{|}~-]{1,80}")
-_STANDARD = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
-_LARGE = re.compile(r"([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})")
 #: The last check before a line reaches vtysh: one line of printable ASCII.
 SAFE_LINE = re.compile(r"[\x20-\x7e]*")
 
@@ -76,16 +76,6 @@ WELL_KNOWN: dict[str, int] = {
     "no-peer": 0xFFFFFF04,
 }
 _WELL_KNOWN_BY_VALUE = {v: k for k, v in WELL_KNOWN.items()}
-_WELL_KNOWN_LOWER = {k.lower(): v for k, v in WELL_KNOWN.items()}
-
-
-class ConversionError(Exception):
-    """The intent holds something we refuse to hand to FRR. The user fixes the input; the
-    backend keeps the last good configuration meanwhile."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(self.problems))
 
 
 def printable(text: str) -> str:
@@ -137,10 +127,11 @@ class Checker:
         return False
 
     def community(self, obj: str, c: Community, *, asn: int | None) -> bool:
-        if community_text(c) is not None and not _is_reserved(c, asn):
+        """The model guarantees a well-formed value (``Community.numbers``); what is left
+        to refuse is a large community that looks like one of our internal tags."""
+        if not _is_reserved(c, asn):
             return True
-        why = "is reserved for internal tags" if _is_reserved(c, asn) else "is not valid"
-        self.add(obj, f"community {quote(str(c))} {why}")
+        self.add(obj, f"community {quote(str(c))} is reserved for internal tags")
         return False
 
     def raise_if_any(self) -> None:
@@ -149,37 +140,28 @@ class Checker:
 
 
 def _is_reserved(c: Community, asn: int | None) -> bool:
-    if c.kind is not CommunityKind.LARGE or asn is None:
-        return False
-    m = _LARGE.fullmatch(c.value)
-    return m is not None and int(m.group(1)) == asn and int(m.group(2)) == TAG_MARKER
+    return c.kind is CommunityKind.LARGE and asn is not None and c.numbers[:2] == (asn, TAG_MARKER)
 
 
-def community_text(c: Community) -> str | None:
-    """The community as FRR prints it, or None when it is not valid."""
+def standard_text(number: int) -> str:
+    """A standard community (32-bit value) as FRR prints it: a well-known name or A:B."""
+    return _WELL_KNOWN_BY_VALUE.get(number, f"{number >> 16}:{number & 0xFFFF}")
+
+
+def community_text(c: Community) -> str:
+    """The community as FRR prints it, from the model's numbers."""
     if c.kind is CommunityKind.LARGE:
-        m = _LARGE.fullmatch(c.value)
-        if m is None or any(int(x) > 0xFFFFFFFF for x in m.groups()):
-            return None
-        return ":".join(str(int(x)) for x in m.groups())
-    known = _WELL_KNOWN_LOWER.get(c.value.lower())
-    if known is not None:
-        return _WELL_KNOWN_BY_VALUE[known]
-    m = _STANDARD.fullmatch(c.value)
-    if m is None or any(int(x) > 0xFFFF for x in m.groups()):
-        return None
-    value = (int(m.group(1)) << 16) | int(m.group(2))
-    return _WELL_KNOWN_BY_VALUE.get(value, f"{int(m.group(1))}:{int(m.group(2))}")
+        return ":".join(str(n) for n in c.numbers)
+    return standard_text(c.numbers[0])
 
 
-def community_order(text: str) -> tuple[int, ...]:
-    """FRR prints communities in numeric order; ``text`` is a ``community_text`` result."""
-    if text in WELL_KNOWN:
-        return (WELL_KNOWN[text],)
-    parts = [int(x) for x in text.split(":")]
-    if len(parts) == 2:
-        return ((parts[0] << 16) | parts[1],)
-    return tuple(parts)
+def communities_text(communities: Iterable[Community], kind: CommunityKind) -> str:
+    """The communities of ``kind`` as one ``set`` argument: numeric order (as FRR prints
+    them), duplicates (``no-export`` and ``65535:65281``) once."""
+    numbers = sorted({c.numbers for c in communities if c.kind is kind})
+    if kind is CommunityKind.LARGE:
+        return " ".join(":".join(str(n) for n in parts) for parts in numbers)
+    return " ".join(standard_text(parts[0]) for parts in numbers)
 
 
 def part(name: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from frr import names
-from frr.view import GLOBAL_STATEMENTS, ROUTER_STATEMENTS, FrrView
+from frr.model import GLOBAL_STATEMENTS, ROUTER_STATEMENTS, FrrView
 from orchestrator.core.model.cluster import Secret
 
 

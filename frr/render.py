@@ -24,7 +24,8 @@ from typing import Any
 
 import jinja2
 
-from frr.view import FrrView, build_view
+from frr.model import FrrView
+from frr.translate import build_view
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.model.cluster import Assignment, ClusterSnapshot
 
@@ -51,7 +52,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,  # a routing config, not HTML; inputs are validated in frr.view
+        autoescape=False,  # a routing config, not HTML; inputs are validated in frr.translate
     )
 
 

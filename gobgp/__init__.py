@@ -1,21 +1,32 @@
 """GoBGP backend: drive a local gobgpd through its gRPC API, sending only deltas.
 
-Public surface (what the speaker uses)::
+What the speaker wires (``mlb speaker --backend gobgp``)::
 
-    from gobgp import GobgpBackend, GobgpDesired, GobgpGlobal, GobgpPeer, GobgpPath
+    from gobgp import GobgpDriver
+    from orchestrator.routing.worker import RoutingWorker
 
-    backend = GobgpBackend("unix:///run/gobgpd.sock")   # or "127.0.0.1:50051"
-    report = backend.apply(desired)                     # ApplyReport
-    status = backend.status()                           # sessions + announced counts
+    driver = GobgpDriver("unix:///run/gobgpd.sock")      # or "127.0.0.1:50051"
+    worker = RoutingWorker(driver, metrics=RoutingMetrics(registry))
+    worker.start()
+    worker.apply(bgp_intent(snapshot, assignments, node=NODE))   # on every change
 
-Modules: ``model`` (desired state), ``plan`` (pure diff and policy layout), ``translate``
-(model <-> API messages), ``client`` (gRPC with deadlines and error translation), ``backend``
-(apply/status), ``daemon`` (starting a bare gobgpd), ``errors``. The API messages are
-generated at build time from ``gobgp/proto`` into ``gobgp._generated`` (see hatch_build.py).
+    driver.apply_desired(desired)   # the GoBGP model directly (tests, benchmarks)
+
+Modules, by role (the same file names as in ``frr/``): ``translate`` (intent -> model),
+``model`` (the desired state), ``diff`` (pure diff and policy layout), ``client`` (gRPC with
+deadlines and error translation; the daemon's identity), ``status`` (sessions), ``driver``
+(the routing contract), ``daemon`` (starting a bare gobgpd), ``errors``; and GoBGP's own:
+``messages`` (model <-> API messages). The API messages are generated at build time from
+``gobgp/proto`` into ``gobgp._generated`` (see hatch_build.py).
 """
 
-from gobgp.backend import ApplyReport, GobgpBackend, GobgpStatus, PeerStatus
-from gobgp.errors import ConfigRejected, GobgpBackendError, TransientBackendError
+from gobgp.driver import GobgpDriver
+from gobgp.errors import (
+    ConfigRejected,
+    GobgpBackendError,
+    InvalidDesiredState,
+    TransientBackendError,
+)
 from gobgp.model import (
     Community,
     Family,
@@ -26,23 +37,19 @@ from gobgp.model import (
     LargeCommunity,
     validate,
 )
-from gobgp.plan import SessionState
 
 __all__ = [
-    "ApplyReport",
     "Community",
     "ConfigRejected",
     "Family",
-    "GobgpBackend",
     "GobgpBackendError",
     "GobgpDesired",
+    "GobgpDriver",
     "GobgpGlobal",
     "GobgpPath",
     "GobgpPeer",
-    "GobgpStatus",
+    "InvalidDesiredState",
     "LargeCommunity",
-    "PeerStatus",
-    "SessionState",
     "TransientBackendError",
     "validate",
 ]

@@ -3,7 +3,7 @@
 The speaker maps its per-node BGP intent onto ``GobgpDesired``: the instance (ASN, router id,
 listen port), the neighbours, and the paths to originate. Each path says which neighbours may
 receive it (``GobgpPath.peers``, by neighbour name); that is the per-peer export selection. The
-backend turns it into GoBGP policy objects (see ``gobgp.plan``); nothing here knows about
+backend turns it into GoBGP policy objects (see ``gobgp.diff``); nothing here knows about
 gRPC.
 
 Attributes belong to the path, not to the (path, neighbour) pair: GoBGP keeps one locally
@@ -32,7 +32,7 @@ UINT16_MAX = 0xFFFF
 UINT32_MAX = 0xFFFF_FFFF
 
 #: Global administrator of the large communities the backend uses internally to mark which
-#: neighbours may receive a path (``gobgp.plan.peer_tag``). 4294967295 is a reserved ASN
+#: neighbours may receive a path (``gobgp.diff.peer_tag``). 4294967295 is a reserved ASN
 #: (RFC 7300), so no operator owns it; the export policy strips these before any UPDATE
 #: leaves the node, and ``validate`` refuses user communities that use it.
 INTERNAL_GLOBAL_ADMIN = UINT32_MAX
@@ -50,18 +50,6 @@ class Family(StrEnum):
 
 
 BOTH_FAMILIES = frozenset(Family)
-
-#: RFC 1997 well-known communities, by the names operators write.
-WELL_KNOWN_COMMUNITIES = {
-    "no-export": 0xFFFFFF01,
-    "no-advertise": 0xFFFFFF02,
-    "no-export-subconfed": 0xFFFFFF03,
-    "local-as": 0xFFFFFF03,
-    "no-peer": 0xFFFFFF04,
-    "blackhole": 0xFFFF029A,
-    "graceful-shutdown": 0xFFFF0000,
-    "accept-own": 0xFFFF0001,
-}
 
 
 @dataclass(frozen=True, order=True)
@@ -84,17 +72,6 @@ class Community:
     def from_number(number: int) -> Community:
         return Community(number >> 16, number & UINT16_MAX)
 
-    @staticmethod
-    def parse(text: str) -> Community:
-        """``"65000:100"`` or a well-known name such as ``"no-export"``."""
-        known = WELL_KNOWN_COMMUNITIES.get(text.strip().lower())
-        if known is not None:
-            return Community.from_number(known)
-        asn, sep, value = text.partition(":")
-        if not sep or not asn.isdigit() or not value.isdigit():
-            raise ValueError(f"not a community: {text!r}")
-        return Community(int(asn), int(value))
-
     def __str__(self) -> str:
         return f"{self.asn}:{self.value}"
 
@@ -112,14 +89,6 @@ class LargeCommunity:
             0 <= n <= UINT32_MAX for n in (self.global_admin, self.local_data1, self.local_data2)
         ):
             raise ValueError(f"large community parts must be 0..4294967295: {self}")
-
-    @staticmethod
-    def parse(text: str) -> LargeCommunity:
-        parts = text.strip().removeprefix("large:").split(":")
-        if len(parts) != 3 or not all(p.isdigit() for p in parts):
-            raise ValueError(f"not a large community: {text!r}")
-        a, b, c = (int(p) for p in parts)
-        return LargeCommunity(a, b, c)
 
     def __str__(self) -> str:
         return f"{self.global_admin}:{self.local_data1}:{self.local_data2}"

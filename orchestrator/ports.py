@@ -12,7 +12,7 @@ implements them. Where the cluster lives:
 - ``EventSink`` and ``AnnouncedReport``: Kubernetes Events, and what this node announces
   (ServiceL2Status / ServiceBGPStatus); absent standalone.
 - ``L2Port`` (the ARP/NDP announcer, ``orchestrator.l2``) and ``RoutingBackend`` (FRR or
-  GoBGP): what the speaker drives; either may be absent.
+  GoBGP, run by ``orchestrator.routing``): what the speaker drives; either may be absent.
 
 Ports sit above the core and below every adapter, backend and loop.
 """
@@ -98,4 +98,11 @@ class L2Port(Protocol):
 
 
 class RoutingBackend(Protocol):
+    """FRR or GoBGP behind the routing worker (``orchestrator.routing.worker``):
+    ``apply`` hands over the node's intent and returns at once (the worker applies,
+    retries and repairs on its own thread); ``ready`` is True while the routing daemon's
+    connection is up (it answered the last probe)."""
+
     def apply(self, intent: NodeBGPIntent) -> object: ...
+
+    def ready(self) -> bool: ...

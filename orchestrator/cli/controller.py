@@ -18,8 +18,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from orchestrator.cli._where import Where, add_arguments, open_where, stop_on_signals
+from orchestrator.log import Logger
 from orchestrator.runtime.controller import Controller
-from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import serve
 
 

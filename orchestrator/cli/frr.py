@@ -1,4 +1,5 @@
-"""``mlb frr run``: FRR's daemons in the foreground, as the speaker pod's FRR sidecar.
+"""``mlb frr run``: FRR's daemons in the foreground, supervised: the speaker pod's FRR sidecar,
+or FRR's supervisor outside a cluster.
 
 See ``frr/sidecar.py``. The speaker container runs ``mlb speaker --backend frr
 --frr-socket-dir DIR`` with the same DIR (a shared ``emptyDir``).
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from frr.sidecar import DAEMONS, FrrSidecar, daemon_list
+from orchestrator.adapters.supervise import RestartPolicy
 from orchestrator.cli._where import stop_on_signals
 
 
@@ -48,6 +50,13 @@ def register(sub: Any) -> None:
         metavar="LIST",
         help="comma-separated daemons, zebra always first (default zebra,bgpd,bfdd,staticd)",
     )
+    run.add_argument(
+        "--restart",
+        choices=[p.value for p in RestartPolicy],
+        default=RestartPolicy.ALWAYS.value,
+        help="a daemon that exits: start it again with backoff (always, default), or stop "
+        "everything and exit 1 so that the container is restarted (never)",
+    )
     run.set_defaults(func=run_frr)
 
 
@@ -57,6 +66,6 @@ def run_frr(args: argparse.Namespace) -> int:
         socket_dir=args.socket_dir,
         config_dir=args.config_dir,
         daemons=args.daemons,
-        log=lambda msg: print(msg, flush=True),
+        restart=RestartPolicy(args.restart),
     )
     return sidecar.run(stop)

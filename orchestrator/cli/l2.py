@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
-import logging
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from orchestrator import log
 from orchestrator.core.model.cluster import IPAddress
 
 MAX_ADDRESSES = 65_536
@@ -68,11 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if args.refresh is not None and args.refresh <= 0:
         print("mlb l2 announce: --refresh must be > 0", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    # link and burst events are info: shown with --verbose (or an explicit --log-level)
+    log.configure(getattr(args, "log_level", None) or ("info" if args.verbose else "warning"))
     return _announce(ips, interfaces=args.interface or None, refresh=args.refresh)
 
 

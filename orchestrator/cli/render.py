@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any
 
-from frr.names import ConversionError
+from frr.errors import ConversionError
 from frr.render import render_for_node
 from orchestrator.cli._load import load_valid
 from orchestrator.core.plan import plan

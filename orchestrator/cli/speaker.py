@@ -23,8 +23,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from orchestrator.cli._where import add_arguments, open_where, stop_on_signals
+from orchestrator.log import Logger
 from orchestrator.ports import L2Port, RoutingBackend
-from orchestrator.runtime.log import Logger
+from orchestrator.routing.driver import RoutingDriver
+from orchestrator.routing.metrics import RoutingMetrics
+from orchestrator.routing.worker import RoutingWorker
 from orchestrator.runtime.metrics import serve
 from orchestrator.runtime.speaker import Speaker
 
@@ -98,30 +101,22 @@ def register(sub: Any) -> None:
 def _routing(
     args: argparse.Namespace, registry: CollectorRegistry
 ) -> tuple[RoutingBackend | None, list[Callable[[], object]]]:
-    """The backend and what to call on exit."""
+    """The backend (a driver run by the routing worker) and what to call on exit."""
+    driver: RoutingDriver
     if args.backend == "frr":
-        from frr.backend import FrrBackend
-        from frr.reconciler import FrrReconciler
-        from frr.status import FrrMetrics
-        from frr.vtysh import Vtysh
+        from frr.client import Vtysh
+        from frr.driver import FrrDriver
 
-        vtysh = Vtysh(pathspace=args.frr_pathspace, vty_socket=args.frr_socket_dir)
-        rec = FrrReconciler(FrrBackend(vtysh, metrics=FrrMetrics(registry)))
-        rec.start()
+        driver = FrrDriver(Vtysh(pathspace=args.frr_pathspace, vty_socket=args.frr_socket_dir))
+    elif args.backend == "gobgp":
+        from gobgp.driver import GobgpDriver
 
-        class _Submit:
-            def apply(self, intent: Any) -> object:
-                rec.submit(intent)
-                return None
-
-        return _Submit(), [rec.stop]
-    if args.backend == "gobgp":
-        from gobgp.backend import GobgpBackend
-        from gobgp.intent import GobgpIntentBackend
-
-        backend = GobgpBackend(args.gobgp_api)
-        return GobgpIntentBackend(backend, router_id=args.router_id), [backend.close]
-    return None, []
+        driver = GobgpDriver(args.gobgp_api, router_id=args.router_id)
+    else:
+        return None, []
+    worker = RoutingWorker(driver, metrics=RoutingMetrics(registry))
+    worker.start()
+    return worker, [worker.stop, driver.close]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ from collections.abc import Iterable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from orchestrator import log as log_channel
 from orchestrator.core.model.cluster import IPAddress
 from orchestrator.l2.announcer import Announcer
 from orchestrator.l2.garp import GarpTiming
@@ -276,6 +277,7 @@ class AnnouncerProcess:
 
 def main(argv: list[str]) -> int:
     """The child's entry point: ``FD CONFIG`` (see the module docstring)."""
+    log_channel.configure()  # the parent's level, from MLB_LOG_LEVEL
     config = json.loads(argv[1])
     conn = Connection(int(argv[0]))
     _child(

@@ -4,7 +4,8 @@ Works from whatever is left, in three independent sweeps, so it is idempotent an
 cleans up after a crash (of ``up``, of the demo, of a test run):
 
 1. processes recorded in ``DIR/run/*.pid`` (pid + start time, so a recycled pid is never
-   hit): SIGTERM, a bounded wait, SIGKILL;
+   hit), the node supervisors first (they stop their children): SIGTERM, a bounded wait,
+   SIGKILL;
 2. every namespace named ``<prefix>*``: SIGKILL what still runs in it, then delete it
    (which deletes its veths and bridge);
 3. FRR's per-pathspace directories ``/etc/frr/<prefix>*`` and ``/var/run/frr/<prefix>*``,
@@ -41,7 +42,10 @@ def down(directory: Path, *, prefix: str | None = None, keep_dir: bool = False) 
     removed = Removed()
     records = procs.read_all(directory / "run")
     live = [r for r in records if procs.alive(r.pid, r.start)]
-    procs.stop(live, timeout=3.0)
+    # the node supervisors first: they would start again what the second sweep stops
+    supervisors = [r for r in live if r.name.endswith("-supervisor")]
+    procs.stop(supervisors, timeout=5.0)
+    procs.stop([r for r in live if r not in supervisors], timeout=3.0)
     removed.processes = [r.name for r in live]
     removed.namespaces = topology.destroy(prefix)
     removed.directories = frrd.remove_dirs(prefix)

@@ -1,11 +1,12 @@
-"""FRR in the lab: the router's configuration, and zebra/bgpd started detached in a namespace.
+"""FRR in the lab: the router's configuration, and FRR's daemons as lab processes.
 
-Same approach as ``frr.daemons.FrrInstance`` (pathspace ``-N <namespace>``: config in
-``/etc/frr/<ns>/``, vty sockets in ``/var/run/frr/<ns>/``, so ``vtysh -N <ns>`` reaches
-exactly one instance; daemons started empty, zebra first, each waited for through vtysh),
-but the daemons are lab processes (``procs.spawn``): detached with pidfiles, logging to
-stdout which is the lab's log file, so they outlive ``mlb lab up`` and ``down`` finds them
-by pidfile, by namespace, and their directories by prefix.
+The launcher is FRR's own (``frr.daemon``: pathspace ``-N <namespace>``, config in
+``/etc/frr/<ns>/``, vty sockets in ``/var/run/frr/<ns>/``, daemons started empty, zebra
+first, each waited for through vtysh); here the daemons are lab processes
+(``procs.spawn``): detached with pidfiles, logging to stdout, which is the lab's log file,
+so they outlive ``mlb lab up`` and ``down`` finds them by pidfile, by namespace, and their
+directories by prefix. On a node they run under the node's supervisor
+(``orchestrator.lab.supervisor``), which starts them again when they die.
 
 Node instances start with an empty configuration: the speaker configures them. The router
 boots its integrated ``frr.conf`` with ``vtysh -b``, as FRR's init script does, so an engineer
@@ -14,15 +15,10 @@ finds a normal config with ``vtysh -N <prefix>router -c 'show running-config'``.
 
 from __future__ import annotations
 
-import grp
-import os
-import pwd
-import shutil
-import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from frr import daemon
 from orchestrator.lab import procs
 from orchestrator.lab.config import (
     MAX_NODES,
@@ -33,14 +29,10 @@ from orchestrator.lab.config import (
     node_ip,
 )
 
-FRR_BIN = Path("/usr/lib/frr")
-CONF_ROOT = Path("/etc/frr")
-RUN_ROOT = Path("/var/run/frr")
+CONF_ROOT = daemon.CONF_ROOT
+RUN_ROOT = daemon.RUN_ROOT
 DAEMONS = ("zebra", "bgpd")
-
-
-class FrrStartError(RuntimeError):
-    pass
+FrrStartError = daemon.FrrStartError
 
 
 def router_config(config: LabConfig) -> str:
@@ -72,97 +64,39 @@ def router_config(config: LabConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def conf_dir(ns: str) -> Path:
-    return CONF_ROOT / ns
-
-
-def run_dir(ns: str) -> Path:
-    return RUN_ROOT / ns
+def paths(ns: str) -> daemon.FrrPaths:
+    return daemon.FrrPaths(pathspace=ns)
 
 
 def prepare(ns: str, config_text: str = "") -> None:
-    uid = pwd.getpwnam("frr").pw_uid
-    gid = grp.getgrnam("frr").gr_gid
-    for d in (conf_dir(ns), run_dir(ns)):
-        d.mkdir(parents=True, exist_ok=True)
-        os.chown(d, uid, gid)
-    files = {
-        "frr.conf": config_text,
-        "boot.conf": "",
-        "vtysh.conf": "service integrated-vtysh-config\n",
-    }
-    for name, text in files.items():
-        path = conf_dir(ns) / name
-        path.write_text(text)
-        os.chown(path, uid, gid)
-        os.chmod(path, 0o640)
+    daemon.prepare(paths(ns), config=config_text)
 
 
-def _answers(ns: str, daemon: str) -> bool:
-    proc = subprocess.run(
-        ["vtysh", "-N", ns, "-d", daemon, "-c", "show version"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
+def spawn_daemon(config: LabConfig, ns: str, short: str, name: str) -> procs.Pidfile:
+    """Start one daemon in ``ns`` (pidfile ``<short>-<name>``) and wait until it answers."""
+    (paths(ns).run_dir / f"{name}.pid").unlink(missing_ok=True)
+    record = procs.spawn(
+        f"{short}-{name}",
+        daemon.daemon_command(name, paths(ns), log="stdout"),
+        run_dir=config.run_dir,
+        log_dir=config.log_dir,
+        netns=ns,
     )
-    return proc.returncode == 0
+    daemon.wait_answering(paths(ns), name, alive=lambda: procs.alive(record.pid, record.start))
+    return record
 
 
-def start(
-    config: LabConfig,
-    ns: str,
-    short: str,
-    *,
-    daemons: Sequence[str] = DAEMONS,
-    timeout: float = 15.0,
-) -> None:
+def start(config: LabConfig, ns: str, short: str, *, daemons: Sequence[str] = DAEMONS) -> None:
     """Start ``daemons`` in ``ns`` (pidfiles ``<short>-<daemon>``), each answering vtysh."""
-    for daemon in daemons:
-        (run_dir(ns) / f"{daemon}.pid").unlink(missing_ok=True)
-        record = procs.spawn(
-            f"{short}-{daemon}",
-            [
-                str(FRR_BIN / daemon),
-                "-N",
-                ns,
-                "-u",
-                "frr",
-                "-g",
-                "frr",
-                "-f",
-                str(conf_dir(ns) / "boot.conf"),
-                "--log",
-                "stdout",
-            ],
-            run_dir=config.run_dir,
-            log_dir=config.log_dir,
-            netns=ns,
-        )
-        deadline = time.monotonic() + timeout
-        while not _answers(ns, daemon):
-            if not procs.alive(record.pid, record.start):
-                raise FrrStartError(f"{daemon} in {ns} exited at start (see its log)")
-            if time.monotonic() > deadline:
-                raise FrrStartError(f"{daemon} in {ns} did not answer vtysh within {timeout}s")
-            time.sleep(0.05)
+    for name in daemons:
+        spawn_daemon(config, ns, short, name)
 
 
 def boot(ns: str) -> None:
     """Load ``/etc/frr/<ns>/frr.conf`` into the running daemons."""
-    proc = subprocess.run(
-        ["vtysh", "-N", ns, "-b"], capture_output=True, text=True, check=False, timeout=30
-    )
-    if proc.returncode != 0:
-        raise FrrStartError(f"vtysh -N {ns} -b: {(proc.stdout + proc.stderr).strip()[:400]}")
+    daemon.boot(paths(ns))
 
 
 def remove_dirs(prefix: str) -> list[Path]:
     """Delete the config and run directories of every ``<prefix>*`` pathspace."""
-    gone = []
-    for root in (CONF_ROOT, RUN_ROOT):
-        for d in root.glob(f"{prefix}*"):
-            if d.is_dir():
-                shutil.rmtree(d, ignore_errors=True)
-                gone.append(d)
-    return gone
+    return daemon.remove_dirs(prefix)

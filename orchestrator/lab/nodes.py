@@ -1,7 +1,9 @@
 """Start, kill and restart what runs on a lab node, and the controller.
 
-A node is: its HTTP pod, its routing daemon(s) (zebra + bgpd with an empty config, or a
-bare gobgpd serving its API on a unix socket under ``DIR/run``), and its speaker::
+A node is: its supervisor (``orchestrator.lab.supervisor``, the node's "init", which starts
+the rest and starts again whatever dies), its HTTP pod, its routing daemon(s) (zebra + bgpd
+with an empty config, or a bare gobgpd serving its API on a unix socket under
+``DIR/run``), and its speaker::
 
     ip netns exec <p>nX python -m orchestrator.cli speaker --node nX
         --source DIR/manifests --state DIR/state --interface eth0
@@ -9,9 +11,9 @@ bare gobgpd serving its API on a unix socket under ``DIR/run``), and its speaker
         --lease-duration L --renew-interval R
 
 Started in that order, so the speaker finds its daemon answering. ``kill_node`` makes a
-*dead* node: SIGKILL to every process in its namespace (nothing is withdrawn, no lease is
-released, exactly like a power cut) and its LAN link down. ``start_node`` brings the link
-back and starts everything again.
+*dead* node: SIGKILL to every process in its namespace, the supervisor included (nothing is
+withdrawn, no lease is released, nothing is restarted: exactly like a power cut) and its
+LAN link down. ``start_node`` brings the link back and starts the supervisor again.
 
 The controller only touches files; it runs inside the switch namespace anyway, so that
 ``down`` finds it by namespace even when its pidfile is lost.
@@ -88,28 +90,24 @@ def speaker_argv(config: LabConfig, node: str) -> list[str]:
     )
 
 
-def start_routing(config: LabConfig, node: str) -> None:
-    ns = config.node_ns(node)
-    if config.backend is Backend.FRR:
-        frrd.prepare(ns)
-        frrd.start(config, ns, node)
-        return
-    from gobgp.daemon import gobgpd_command, prepare_socket, wait_ready
-
-    socket = config.run_dir / f"{node}-gobgpd.sock"
-    prepare_socket(socket)
-    api = f"unix://{gobgp_socket(config, node)}"
-    _spawn(config, f"{node}-gobgpd", gobgpd_command(api), ns)
-    wait_ready(api, timeout=15.0)
+def pod_argv(node: str) -> list[str]:
+    return [sys.executable, "-m", "orchestrator.lab.pod", node]
 
 
-def start_node(config: LabConfig, node: str) -> None:
-    """Link up, then pod, routing daemon(s), speaker (the speaker needs its daemon)."""
+def start_node(config: LabConfig, node: str, *, timeout: float = 30.0) -> None:
+    """Link up, then the node's supervisor, which starts the pod, the routing daemon(s)
+    and the speaker; returns once the speaker runs."""
     ns = config.node_ns(node)
     topology.set_link(config, node, up=True)
-    _spawn(config, f"{node}-pod", [sys.executable, "-m", "orchestrator.lab.pod", node], ns)
-    start_routing(config, node)
-    _spawn(config, f"{node}-speaker", speaker_argv(config, node), ns)
+    argv = [sys.executable, "-m", "orchestrator.lab.supervisor", str(config.directory), node]
+    record = _spawn(config, f"{node}-supervisor", argv, ns)
+    deadline = time.monotonic() + timeout
+    while not procs.running(config.run_dir, f"{node}-speaker"):
+        if not procs.alive(record.pid, record.start):
+            raise RuntimeError(f"{node}: its supervisor exited (see logs/{node}-supervisor.log)")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{node}: the speaker did not start within {timeout:.0f}s")
+        time.sleep(0.05)
 
 
 def kill_node(config: LabConfig, node: str) -> float:
@@ -130,7 +128,7 @@ def control_plane_processes(config: LabConfig) -> list[str]:
 
 
 def node_processes(config: LabConfig, node: str) -> list[str]:
-    names = [f"{node}-pod", f"{node}-speaker"]
+    names = [f"{node}-supervisor", f"{node}-pod", f"{node}-speaker"]
     if config.backend is Backend.FRR:
         names += [f"{node}-{d}" for d in frrd.DAEMONS]
     else:

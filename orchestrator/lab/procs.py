@@ -51,6 +51,13 @@ def _reap() -> None:
             del _children[pid]
 
 
+def exit_status(pid: int) -> int | None:
+    """The exit status of a process started here, once it has ended (None: running, or not
+    ours)."""
+    proc = _children.get(pid)
+    return None if proc is None else proc.poll()
+
+
 def alive(pid: int, start: int = 0) -> bool:
     _reap()
     st = _stat(pid)

@@ -35,8 +35,8 @@ from orchestrator.core.model.cluster import ClusterSnapshot
 from orchestrator.core.plan import plan
 from orchestrator.core.status.crd_usage import crd_conditions
 from orchestrator.core.status.records import desired_status
+from orchestrator.log import Logger
 from orchestrator.ports import EventSink, ObjectConditions, Source, Store, Waker
-from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
 
 DEPRECATED = "deprecatedAnnotation"

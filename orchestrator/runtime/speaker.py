@@ -36,6 +36,7 @@ from orchestrator.core.l2.intent import Announcement, l2_announcements
 from orchestrator.core.liveness.leases import LeaseTracker
 from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress, IPNetwork
 from orchestrator.core.status.assignments import assignments_from_status
+from orchestrator.log import Logger
 from orchestrator.ports import (
     AnnouncedReport,
     EventSink,
@@ -45,7 +46,6 @@ from orchestrator.ports import (
     Store,
     Waker,
 )
-from orchestrator.runtime.log import Logger
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
 
 

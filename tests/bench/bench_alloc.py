@@ -1,6 +1,6 @@
 """Allocation benchmark: 10,000 Services over 20 pools, allocated, then restored from status.
 
-Targets (DESIGN.md): allocate <= 1 s, restore from status <= 0.5 s. This prints figures and
+Targets (docs/design.md): allocate <= 1 s, restore from status <= 0.5 s. This prints figures and
 exits 0 (or 1 if an IP moved on restore); it asserts no timing, it is not a test.
 
 The snapshot mixes the two kinds of Services the allocator serves:

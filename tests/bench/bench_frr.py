@@ -3,19 +3,19 @@
 ``make bench-frr`` (= ``python tests/bench/bench_frr.py``). Two node FRRs in network
 namespaces, each with BGP sessions to two router FRRs (so updates really go out):
 
-- ours: ``FrrBackend.apply`` on a bare FRR with N service IPs (default 5,000), then +1 and
+- ours: ``FrrDriver.apply`` on a bare FRR with N service IPs (default 5,000), then +1 and
   -1 with N present, each repeated and the median reported; also the time until the
   router has received all N prefixes;
 - reference: the equivalent MetalLB FRR-mode config (reference §5.2: per-prefix
   ``prefix-list`` entries for the allowed list and for the community, per peer) applied
   with ``frr-reload.py --reload``, the way MetalLB's reloader does, from empty and then +1
-  and -1. Its cost grows quadratically (DESIGN decision 8), so by default it runs at
+  and -1. Its cost grows quadratically (docs/design.md §8), so by default it runs at
   ``--reference-sizes 250,500,1000`` and extrapolates to N with the fitted exponent (labelled as
   an estimate); ``--reference-sizes 5000`` measures it for real (expect well over 15 minutes).
 
 Service IPs are IPv6 /128s from 2001:db8:5::/64 (5,000 do not fit into the IPv4
 documentation range); peers use 2001:db8:ffff::/64; private ASNs; everything lives in
-namespaces and is removed at the end. Targets (DESIGN, performance table): from empty
+namespaces and is removed at the end. Targets (docs/design.md, performance targets): from empty
 <= 2 s, +1 <= 100 ms.
 """
 
@@ -37,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from frr.backend import FrrBackend
-from frr.daemons import FrrInstance
+from frr.daemon import FrrInstance
+from frr.driver import FrrDriver
 from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
@@ -281,15 +281,15 @@ def configure_router(router: FrrInstance, router_id: str) -> None:
 
 
 def report_ours(inst: FrrInstance, router: FrrInstance, n: int, repeat: int) -> None:
-    backend = FrrBackend(inst.vtysh)
+    backend = FrrDriver(inst.vtysh)
     base, t_intent = intent_for(n)
     plus, t_intent_plus = intent_for(n + 1)
-    print(f"ours: {n} service IPs, 2 peers, incremental vtysh batches (FrrBackend.apply)")
+    print(f"ours: {n} service IPs, 2 peers, incremental vtysh batches (FrrDriver.apply)")
     print(f"  intent computation ({n} services)          {fmt(t_intent)}")
     start = time.perf_counter()
     first = backend.apply(base)
     t_full = time.perf_counter() - start
-    print(f"  from empty: apply ({first.commands} commands)        {fmt(t_full)}  target <= 2 s")
+    print(f"  from empty: apply ({first.changes} commands)        {fmt(t_full)}  target <= 2 s")
     peer = NODE_ADDR["ours"]
     t_conv = wait_for(f"{n} prefixes at the router", lambda: received(router, peer) >= n, 120)
     print(f"  ... until the router has all {n} prefixes    {fmt(t_full + t_conv)}")

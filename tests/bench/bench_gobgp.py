@@ -1,12 +1,12 @@
-"""Benchmark: GoBGP backend apply times against the DESIGN targets (run as root).
+"""Benchmark: GoBGP backend apply times against the targets in docs/design.md (run as root).
 
 Setup, all inside one network namespace (documentation addresses on its loopback): the
-node's gobgpd (AS 64512, 198.51.100.11) driven by ``GobgpBackend`` over a unix socket, and a
+node's gobgpd (AS 64512, 198.51.100.11) driven by ``GobgpDriver`` over a unix socket, and a
 second gobgpd acting as the router (AS 64500, 198.51.100.1) with an established session, so
 that every apply also pays for export-policy evaluation and UPDATE generation, as on a real
 node.
 
-Measured (wall clock, around ``GobgpBackend.apply``):
+Measured (wall clock, around ``GobgpDriver.apply_desired``):
 
 - 5,000 paths from empty: a bare daemon, one apply (instance, peer, policies, 5,000 paths;
   256 IPv4 /32 from 203.0.113.0/24 and 4,744 IPv6 /128 from 2001:db8:5::/64);
@@ -27,7 +27,7 @@ import time
 from ipaddress import IPv4Address, IPv6Address, ip_network
 from pathlib import Path
 
-from gobgp import GobgpBackend, GobgpDesired, GobgpGlobal, GobgpPath, GobgpPeer
+from gobgp import GobgpDesired, GobgpDriver, GobgpGlobal, GobgpPath, GobgpPeer
 from gobgp.client import GobgpClient
 from gobgp.daemon import gobgpd_command, prepare_socket, unix_target, wait_ready
 from gobgp.model import Family
@@ -100,11 +100,11 @@ def main() -> int:
         prepare_socket(Path(tmp) / "node.sock")
         ns.popen(name, *gobgpd_command(api, log_level="warn"), stdout=subprocess.DEVNULL)
         wait_ready(api)
-        backend = GobgpBackend(api)
+        backend = GobgpDriver(api)
         try:
             # instance and session first, so that the bulk apply also pays for the UPDATEs
-            backend.apply(desired(()))
-            if wait_until(lambda: backend.status().peers[0].up, 30) >= 30:
+            backend.apply_desired(desired(()))
+            if wait_until(lambda: backend.status()[0].up, 30) >= 30:
                 print("bench_gobgp: session to the router did not come up", file=sys.stderr)
                 return 1
             return measure(backend, router)
@@ -113,26 +113,26 @@ def main() -> int:
             router.close()
 
 
-def measure(backend: GobgpBackend, router: GobgpClient) -> int:
+def measure(backend: GobgpDriver, router: GobgpClient) -> int:
     full = service_paths(PATHS)
     started = time.perf_counter()
-    report = backend.apply(desired(full))
+    report = backend.apply_desired(desired(full))
     bulk = time.perf_counter() - started
-    assert report.paths_announced == PATHS, report
+    assert report.detail["paths_announced"] == PATHS, report
     delivered = bulk + wait_until(lambda: received(router) >= PATHS, 60)
 
     extra = GobgpPath(ip_network("2001:db8:6::1/128"), frozenset({"router"}), next_hop=NODE_V6)
     plus, minus = [], []
     for i in range(ROUNDS):
         started = time.perf_counter()
-        backend.apply(desired((*full, extra)))
+        backend.apply_desired(desired((*full, extra)))
         plus.append(time.perf_counter() - started)
-        backend.apply(desired(full))
+        backend.apply_desired(desired(full))
         # -1 from 5,000: withdraw one of the original paths, then restore it
         started = time.perf_counter()
-        backend.apply(desired(full[:i] + full[i + 1 :]))
+        backend.apply_desired(desired(full[:i] + full[i + 1 :]))
         minus.append(time.perf_counter() - started)
-        backend.apply(desired(full))
+        backend.apply_desired(desired(full))
     plus_ms = statistics.median(plus) * 1000
     minus_ms = statistics.median(minus) * 1000
     ok_bulk = bulk <= TARGET_BULK_S

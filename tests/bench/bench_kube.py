@@ -54,8 +54,8 @@ from orchestrator.cli._where import cluster_informers  # noqa: E402
 from orchestrator.core.parse import parse_snapshot  # noqa: E402
 from orchestrator.core.plan import plan  # noqa: E402
 from orchestrator.core.status.records import desired_status  # noqa: E402
+from orchestrator.log import Logger  # noqa: E402
 from orchestrator.runtime.controller import Controller  # noqa: E402
-from orchestrator.runtime.log import Logger  # noqa: E402
 from orchestrator.runtime.speaker import Speaker  # noqa: E402
 from tests.harness.apiserver import ApiServer  # noqa: E402
 

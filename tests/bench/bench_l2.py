@@ -22,9 +22,10 @@ before ``send``; the same method and the same socket serve both responders:
   requests and timed, as ours are).
 
 Measuring starts after the takeover burst (20,000 IP/link pairs, 5 s) has ended. Targets
-(DESIGN.md): p50 <= 3x the kernel's, p99 <= 1 ms, 100 % answered. Figures only — this is not
-a test and asserts nothing; it exits 1 only if the setup fails. The machine's CPUs are shared
-with whatever else runs: the load average is printed with the results.
+(docs/design.md, performance targets): p50 <= 3x the kernel's, p99 <= 1 ms, 100 %
+answered. Figures only — this is not a test and asserts nothing; it exits 1 only if the
+setup fails. The machine's CPUs are shared with whatever else runs: the load average is
+printed with the results.
 
 Run (root): ``make bench-l2`` or ``.venv/bin/python tests/bench/bench_l2.py [--count N]``.
 """

@@ -26,7 +26,7 @@ and carries BGP passwords; metrics on/off; ``values.schema.json`` rejects an unk
 backend, a typo'd top-level key and strings where integers belong (one case each); the
 Containerfile: COPY sources exist and are not ignored, the runtime installs frr, gobgpd,
 iproute2, python3 and python3-venv, and the commands the chart runs exist there (``mlb``,
-``gobgpd``, FRR's daemons in ``/usr/lib/frr`` as ``frr/daemons.py`` expects), and the pod
+``gobgpd``, FRR's daemons in ``/usr/lib/frr`` as ``frr/daemon.py`` expects), and the pod
 joins the ``frrvty`` GID the Containerfile fixes; docs/helm.md lists every value.
 """
 
@@ -49,7 +49,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from frr.daemons import DEFAULT_DAEMONS, FRR_BIN
+from frr.daemon import DEFAULT_DAEMONS, FRR_BIN
 from gobgp.daemon import gobgpd_command
 from orchestrator.cli import build_parser
 from orchestrator.core.model.cluster import ClusterSnapshot

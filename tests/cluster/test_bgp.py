@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from frr.daemons import FrrInstance
+from frr.daemon import FrrInstance
 from orchestrator.adapters.netns import Namespaces
 from tests.cluster.conftest import Runner
 from tests.harness.cluster import NAMESPACE, ROOT, Cluster

@@ -23,7 +23,9 @@ Matrix (test -> what must hold):
 - ``controller_restart``: SIGKILL and SIGTERM restarts of the controller rewrite no record
   and move no IP;
 - ``bgp_withdraw``: deleting the BGP Service's manifest removes its route at the router;
-  restoring it brings an ECMP route back.
+  restoring it brings an ECMP route back;
+- ``supervisor``: a SIGKILLed bgpd, zebra and speaker are started again by the node's
+  supervisor (logged), and the router has the node's route back, without a manifest change.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import TypeVar
 
 import pytest
 
-from orchestrator.lab import client, failover, manifests, nodes, observe, router
+from orchestrator.lab import client, failover, manifests, nodes, observe, procs, router
 from orchestrator.lab.config import LabConfig
 from tests.e2e.conftest import cli, converged, lab_for
 from tests.harness.polling import poll
@@ -287,3 +289,32 @@ def test_status_shows_services_and_routes(lab: LabConfig, arp: client.Arp) -> No
     assert ",".join(web.homes[ip] for ip in web.ips) in result.stdout
     assert f"router: {api.ips[0]}/32 via 192.0.2.11, 192.0.2.12, 192.0.2.13" in result.stdout
     assert json.dumps(lab.prefix)[1:-1] in result.stdout
+
+
+def restart_by_supervisor(lab: LabConfig, name: str, vip: str) -> None:
+    """SIGKILL one process of n2; its supervisor starts it again and the router has the
+    route from n2 back (the speaker configures a restarted daemon without being told)."""
+    before = procs.read(lab.run_dir, name)
+    assert before is not None and procs.alive(before.pid, before.start), name
+    t0 = time.monotonic()
+    procs.kill(before)
+
+    def restarted() -> bool:
+        now = procs.read(lab.run_dir, name)
+        return now is not None and now.pid != before.pid and procs.alive(now.pid, now.start)
+
+    within(10, f"{name} started again", restarted, since=t0)
+    hops = partial(router.next_hop_nodes, lab, f"{vip}/32")
+    within(
+        15, f"n2 back at the router after {name}", lambda: hops() == ["n1", "n2", "n3"], since=t0
+    )
+
+
+def test_supervisor(lab: LabConfig, arp: client.Arp) -> None:
+    (vip,) = service(lab, API).ips
+    for name in ("n2-bgpd", "n2-zebra", "n2-speaker"):
+        restart_by_supervisor(lab, name, vip)
+    log = (lab.log_dir / "n2-supervisor.log").read_text()
+    for name in ("n2-bgpd", "n2-zebra", "n2-speaker"):
+        assert f"event=exited name={name}" in log and f"event=restarted name={name}" in log, log
+    converged(lab)

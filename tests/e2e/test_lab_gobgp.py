@@ -8,6 +8,8 @@ Matrix:
 - ``dead_node``: a killed node's L2 IP moves (only it), the router drops its next hop
   when the BGP hold time (3 s) runs out, and a restarted node comes back on both;
 - ``bgp_withdraw``: deleting the BGP Service's manifest withdraws its route;
+- ``supervisor``: a SIGKILLed gobgpd is started again by the node's supervisor (logged) and
+  the router has the node's route back without a manifest change;
 - ``down_after_crash``: with every pidfile and ``lab.json`` lost, ``mlb lab down --prefix``
   still stops every process and removes every namespace and directory, and a second
   ``down`` is a no-op.
@@ -98,9 +100,32 @@ def test_bgp_withdraw(lab: LabConfig, tmp_path: Path) -> None:
     converged(lab)
 
 
+def test_supervisor(lab: LabConfig) -> None:
+    converged(lab)
+    (vip,) = service(lab, "lab/api").ips
+    before = procs.read(lab.run_dir, "n2-gobgpd")
+    assert before is not None and procs.alive(before.pid, before.start)
+    procs.kill(before)
+
+    def restarted() -> bool:
+        now = procs.read(lab.run_dir, "n2-gobgpd")
+        return now is not None and now.pid != before.pid and procs.alive(now.pid, now.start)
+
+    wait_for("gobgpd started again", restarted, timeout=10)
+    wait_for(
+        "n2 back at the router",
+        lambda: router.next_hop_nodes(lab, f"{vip}/32") == ["n1", "n2", "n3"],
+        timeout=15,
+    )
+    log = (lab.log_dir / "n2-supervisor.log").read_text()
+    assert "event=exited name=n2-gobgpd" in log and "event=restarted name=n2-gobgpd" in log
+    converged(lab)
+
+
 def test_down_after_crash(lab: LabConfig) -> None:
     pids = procs.read_all(lab.run_dir)
-    assert len(pids) == 1 + 2 + 3 * 3  # controller, router zebra+bgpd, 3 x (pod, gobgpd, speaker)
+    # controller, router zebra+bgpd, 3 x (supervisor, pod, gobgpd, speaker)
+    assert len(pids) == 1 + 2 + 3 * 4
     for pidfile in lab.run_dir.glob("*.pid"):
         pidfile.unlink()
     (lab.directory / "lab.json").unlink()

@@ -16,7 +16,7 @@ import pytest
 
 from frr.owned import owned_from_view, parse_running
 from frr.render import render_config
-from frr.view import build_view
+from frr.translate import build_view
 from orchestrator.core.bgp.compute import bgp_intent
 from tests.golden.frr_scenarios import SCENARIOS
 from tests.harness.prereq import require

@@ -10,8 +10,8 @@ Every node opens three sessions (``lab_peers``): ``r1`` over IPv4, ``r1v6`` over
 that an IPv6 prefix needs no next hop the intent does not carry) and ``r2`` over IPv4. r2
 is an iBGP neighbour so that LOCAL_PREF, which eBGP never carries, can be observed.
 
-A speaker is ``FrrBackend`` on an FRR in the node's namespace, or ``GobgpIntentBackend``
-on a bare gobgpd in it (its API on a unix socket in a private temporary directory). Both
+A speaker is ``FrrDriver`` on an FRR in the node's namespace, or ``GobgpDriver`` on a
+bare gobgpd in it (its API on a unix socket in a private temporary directory). Both
 are fed the same ``bgp_intent`` output; the routers are the judges. ``RouterView`` is what
 a router holds, normalized so that two backends that announce the same thing compare
 equal: prefix -> global next hop -> the attributes of that path.
@@ -36,15 +36,15 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from frr.backend import FrrBackend
-from frr.daemons import FrrInstance
-from gobgp.backend import GobgpBackend
+from frr.daemon import FrrInstance
+from frr.driver import FrrDriver
 from gobgp.daemon import gobgpd_command, prepare_socket, unix_target, wait_ready
-from gobgp.intent import GobgpIntentBackend
+from gobgp.driver import GobgpDriver
 from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
 from orchestrator.core.model.cluster import Assignment, BGPPeer, ClusterSnapshot
+from orchestrator.routing.report import ApplyReport
 
 T = TypeVar("T")
 
@@ -247,7 +247,7 @@ class NotConverged(AssertionError):
 
 
 class Speaker(Protocol):
-    def apply(self, intent: NodeBGPIntent) -> object: ...
+    def apply(self, intent: NodeBGPIntent) -> ApplyReport: ...
 
 
 @dataclass
@@ -263,8 +263,9 @@ class Lab:
         on return each daemon holds its intent; the routers may still be learning it)."""
         intents = {n: bgp_intent(snapshot, assignments, node=n) for n in NODES}
         for n, intent in intents.items():
-            self.speakers[n].apply(intent)
-            problems = getattr(self.speakers[n], "problems", ())
+            report = self.speakers[n].apply(intent)
+            # what the backend could not express (the core's own problems aside)
+            problems = set(report.problems) - {str(p) for p in intent.problems}
             assert not problems, f"{self.backend} on {n}: {problems}"
         return intents
 
@@ -310,7 +311,7 @@ def _start_frr_speakers(
         inst = FrrInstance(ns, netns, daemons=("zebra", "bgpd"))
         stack.callback(inst.close)
         inst.start()
-        speakers[n] = FrrBackend(inst.vtysh)
+        speakers[n] = FrrDriver(inst.vtysh)
     return speakers
 
 
@@ -331,9 +332,9 @@ def _start_gobgp_speakers(
     speakers: dict[str, Speaker] = {}
     for n, api in apis.items():
         wait_ready(api)
-        backend = GobgpBackend(api)
-        stack.callback(backend.close)
-        speakers[n] = GobgpIntentBackend(backend)
+        driver = GobgpDriver(api)
+        stack.callback(driver.close)
+        speakers[n] = driver
     return speakers
 
 

@@ -40,7 +40,7 @@ asserted): FRR also sends a link-local IPv6 next hop and r1's zebra installs tha
 sends only the global one (so only the *count* of installed IPv6 next hops is compared);
 FRR's ``network`` routes carry MED 0, GoBGP's carry no MED (equal under FRR's default
 missing-MED-as-0); the BGP router ID is the node's address under FRR and crc32 of the node
-name under GoBGP (``gobgp.intent.router_id_for``).
+name under GoBGP (``gobgp.translate.router_id_for``).
 """
 
 from __future__ import annotations

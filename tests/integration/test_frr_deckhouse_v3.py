@@ -4,7 +4,7 @@ The topology is ``test_frr_bgp``'s (a router in AS 64500 peering with n1..n3, an
 in AS 64512), built again for this module. The configuration comes as Deckhouse manifests
 (MetalLoadBalancerPool, two MetalLoadBalancerBGPPeers, a labelled password Secret, one
 MetalLoadBalancerConfiguration) through ``parse_snapshot``, ``plan`` and ``bgp_intent`` to
-our FrrBackend on each node. Asserted on the routers (``vtysh ... json``, polled, bounded):
+our FrrDriver on each node. Asserted on the routers (``vtysh ... json``, polled, bounded):
 
 - the pool's Service IP reaches the eBGP router from all three nodes (ECMP) with the
   configured communities and no internal tag;

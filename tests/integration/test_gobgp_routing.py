@@ -19,7 +19,7 @@ Matrix (test -> what the routers must show):
   is no longer wanted.
 - ``withdraw``: one node stops announcing -> 2 next hops; all stop -> gone.
 - ``gobgpd_restart``: a killed and restarted gobgpd is detected and gets everything back.
-- ``speaker_restart``: a new backend against a configured daemon changes nothing; ``status``
+- ``speaker_restart``: a new driver against a configured daemon changes nothing; ``status``
   shows established sessions and announced counts.
 """
 
@@ -42,17 +42,17 @@ import pytest
 
 from gobgp import (
     Community,
-    GobgpBackend,
     GobgpDesired,
+    GobgpDriver,
     GobgpGlobal,
     GobgpPath,
     GobgpPeer,
     LargeCommunity,
-    SessionState,
 )
 from gobgp.daemon import gobgpd_command, prepare_socket, unix_target, wait_ready
 from orchestrator.adapters.netns import Namespaces
 from orchestrator.core.model.cluster import Secret
+from orchestrator.routing.report import SessionState
 from tests.harness.prereq import require_frr, require_gobgpd
 
 pytestmark = pytest.mark.root
@@ -201,7 +201,7 @@ class Node:
     index: int
     socket: Path
     proc: subprocess.Popen[bytes] | None = None
-    backend: GobgpBackend | None = None
+    backend: GobgpDriver | None = None
 
     @property
     def api(self) -> str:
@@ -248,12 +248,12 @@ class Node:
 class Lab:
     routers: dict[str, Router]
     nodes: list[Node]
-    backends: list[GobgpBackend] = field(default_factory=list)
+    backends: list[GobgpDriver] = field(default_factory=list)
 
     def apply(self, paths_for: Callable[[Node], tuple[GobgpPath, ...]]) -> None:
         for node in self.nodes:
             assert node.backend is not None
-            node.backend.apply(node.desired(paths_for(node)))
+            node.backend.apply_desired(node.desired(paths_for(node)))
 
 
 @pytest.fixture
@@ -277,13 +277,13 @@ def lab(netns: Namespaces, tmp_path: Path) -> Iterator[Lab]:
         netns.addr(name, "eth0", f"{node_v6(i)}/64")
         nodes.append(Node(netns, name, i, tmp_path / f"n{i + 1}.sock"))
     routers = {"r1": Router(netns, r1, R1_ASN, R1_V4), "r2": Router(netns, r2, R2_ASN, R2_V4)}
-    backends: list[GobgpBackend] = []
+    backends: list[GobgpDriver] = []
     try:
         for router in routers.values():
             router.start(nodes=3)
         for node in nodes:
             node.start_daemon()
-            node.backend = GobgpBackend(node.api)
+            node.backend = GobgpDriver(node.api)
             backends.append(node.backend)
         yield Lab(routers, nodes, backends)
     finally:
@@ -303,8 +303,8 @@ def service_paths(
                 V4_SERVICE,
                 peers,
                 local_pref=150,
-                communities=(Community.parse("65000:100"), Community.parse("65000:200")),
-                large_communities=(LargeCommunity.parse("64512:1:2"),),
+                communities=(Community(65000, 100), Community(65000, 200)),
+                large_communities=(LargeCommunity(64512, 1, 2),),
             ),
             # IPv6 over the IPv4 sessions: the next hop must be given (see GobgpPath)
             GobgpPath(V6_SERVICE, peers, next_hop=node_v6(node.index)),
@@ -393,9 +393,9 @@ def test_gobgpd_restart_is_repaired(lab: Lab) -> None:
     wait_for(lambda: r1.next_hops(V4_SERVICE), lambda hops: hops == ALL_V4 - {str(node_v4(0))})
     node.start_daemon()  # bare again: no instance, no peers, empty RIB
     assert node.backend is not None
-    report = node.backend.apply(node.desired(service_paths()(node)))
-    assert report.full_sync and report.restarted_instance
-    assert report.peers_added == 2 and report.paths_announced == 2
+    report = node.backend.apply_desired(node.desired(service_paths()(node)))
+    assert report.full_sync and report.restarted
+    assert report.detail["peers_added"] == 2 and report.detail["paths_announced"] == 2
     wait_for(lambda: r1.next_hops(V4_SERVICE), lambda hops: hops == ALL_V4)
     wait_for(lambda: r1.next_hops(V6_SERVICE), lambda hops: hops == ALL_V6)
 
@@ -405,31 +405,30 @@ def test_speaker_restart_changes_nothing_and_reports_status(lab: Lab) -> None:
     r1 = lab.routers["r1"]
     wait_for(lambda: r1.next_hops(V4_SERVICE), lambda hops: hops == ALL_V4)
     node = lab.nodes[0]
-    fresh = GobgpBackend(node.api)  # a restarted speaker: knows nothing, reads back
+    fresh = GobgpDriver(node.api)  # a restarted speaker: knows nothing, reads back
     try:
-        report = fresh.apply(node.desired(service_paths()(node)))
+        report = fresh.apply_desired(node.desired(service_paths()(node)))
         assert report.full_sync and not report.changed, report
         status = wait_for(
             fresh.status,
             lambda s: (
-                all(p.session is SessionState.ESTABLISHED for p in s.peers)
-                and all(p.announced == 2 for p in s.peers)
+                all(p.state is SessionState.ESTABLISHED for p in s)
+                and all(p.announced == 2 for p in s)
             ),
         )
-        assert status.reachable
-        assert {p.name: p.up for p in status.peers} == {"r1": True, "r2": True}
+        assert {p.peer: p.up for p in status} == {"r1": True, "r2": True}
         # steady state: nothing to send
-        again = fresh.apply(node.desired(service_paths()(node)))
+        again = fresh.apply_desired(node.desired(service_paths()(node)))
         assert not again.full_sync and not again.changed
         # a changed neighbour setting is an UpdatePeer that gobgpd really applies: yet
         # another backend reading the daemon back finds nothing left to change
         slower = node.desired(service_paths()(node), r2_hold=12)
-        assert fresh.apply(slower).peers_updated == 1
+        assert fresh.apply_desired(slower).detail["peers_updated"] == 1
     finally:
         fresh.close()
-    third = GobgpBackend(node.api)
+    third = GobgpDriver(node.api)
     try:
-        report = third.apply(slower)
+        report = third.apply_desired(slower)
         assert report.full_sync and not report.changed, report
     finally:
         third.close()

@@ -11,7 +11,8 @@ files and sockets are reachable only through their owner and group bits. Matrix:
   socket directory and reads it back; no daemon listens on a TCP vty port (host network);
   a BGP session to a router in the next namespace comes up;
 - without SYS_ADMIN, FRR's own privilege check refuses zebra: the sidecar exits 1;
-- bgpd dying makes the sidecar stop the rest and exit 1 (the kubelet restarts it);
+- bgpd dying: the sidecar starts it again (logged) and keeps running; with
+  ``--restart never`` it stops the rest and exits 1 (the kubelet restarts it);
   SIGTERM stops every daemon and exits 0;
 - ``mlb l2 announce`` with the speaker container's capabilities answers the client
   kernel's ARP and NDP.
@@ -60,7 +61,9 @@ def setpriv(caps: list[str], *, groups: list[int] | None = None) -> list[str]:
     return [*cmd, "--"]
 
 
-def sidecar(ns: Namespaces, node: str, tmp: Path, caps: list[str]) -> subprocess.Popen[bytes]:
+def sidecar(
+    ns: Namespaces, node: str, tmp: Path, caps: list[str], *extra: str
+) -> subprocess.Popen[bytes]:
     log = (tmp / "frr-sidecar.log").open("wb")
     # its own PID namespace, as a container: when our PID 1 exits, the kernel kills the rest
     return ns.popen(
@@ -76,6 +79,7 @@ def sidecar(ns: Namespaces, node: str, tmp: Path, caps: list[str]) -> subprocess
         str(tmp / "sock"),
         "--config-dir",
         str(tmp / "conf"),
+        *extra,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -165,7 +169,7 @@ def test_frr_sidecar_and_speaker_with_the_charts_capabilities(netns: Namespaces,
     assert ports == [179], f"only BGP may listen on the host network: {listening}"
 
     # a real session: bgpd in the router namespace (the ordinary way, full privileges)
-    from frr.daemons import FrrInstance
+    from frr.daemon import FrrInstance
 
     with FrrInstance(netns, router, daemons=("zebra", "bgpd")) as rtr:
         subprocess.run(
@@ -206,16 +210,46 @@ def test_frr_refuses_to_start_without_sys_admin(netns: Namespaces, tmp: Path) ->
     assert "zebra exited at start" in log, log
 
 
-def test_sidecar_exits_when_a_daemon_dies(netns: Namespaces, tmp: Path) -> None:
+def _kill_bgpd(node: str) -> str:
+    # the pid file holds the pid inside the container's PID namespace: find it from here
+    (bgpd,) = [p for p in pids_in(node) if Path(f"/proc/{p}/comm").read_text().strip() == "bgpd"]
+    subprocess.run(["kill", "-KILL", bgpd], check=True)
+    return bgpd
+
+
+def test_sidecar_restarts_a_daemon_that_dies(netns: Namespaces, tmp: Path) -> None:
     require_frr()
     node = netns.add("node")
     proc = sidecar(netns, node, tmp, container_capabilities()["frr"])
     poll("the daemons' vty sockets", lambda: len(list((tmp / "sock").glob("*.vty"))) == 4, 10)
-    # the pid file holds the pid inside the container's PID namespace: find it from here
-    (bgpd,) = [p for p in pids_in(node) if Path(f"/proc/{p}/comm").read_text().strip() == "bgpd"]
-    subprocess.run(["kill", "-KILL", bgpd], check=True)
+    killed = _kill_bgpd(node)
+
+    def new_bgpd() -> bool:
+        comms = {p: Path(f"/proc/{p}/comm").read_text().strip() for p in pids_in(node)}
+        return any(c == "bgpd" and p != killed for p, c in comms.items())
+
+    poll("a new bgpd", new_bgpd, 15)
+    answers = vtysh_as_speaker(
+        tmp, container_capabilities()["speaker"], "-d", "bgpd", "-c", "show version"
+    )
+    assert answers.returncode == 0, answers.stderr
+    log = (tmp / "frr-sidecar.log").read_text()
+    assert "event=exited" in log and "name=bgpd" in log and "event=restarted" in log, log
+    assert proc.poll() is None  # the container keeps running
+    terminate(proc)
+    assert proc.wait(timeout=15) == 0, log
+    assert not pids_in(node)
+
+
+def test_sidecar_with_restart_never_exits_when_a_daemon_dies(netns: Namespaces, tmp: Path) -> None:
+    require_frr()
+    node = netns.add("node")
+    proc = sidecar(netns, node, tmp, container_capabilities()["frr"], "--restart", "never")
+    poll("the daemons' vty sockets", lambda: len(list((tmp / "sock").glob("*.vty"))) == 4, 10)
+    _kill_bgpd(node)
     assert proc.wait(timeout=15) == 1
-    assert "bgpd exited" in (tmp / "frr-sidecar.log").read_text()
+    log = (tmp / "frr-sidecar.log").read_text()
+    assert "event=exited" in log and "name=bgpd" in log and "not restarted" in log, log
     assert not pids_in(node)
 
 

@@ -1,4 +1,4 @@
-"""Errors of the Kubernetes adapter, by who is at fault and what to do next (DESIGN 10).
+"""Errors of the Kubernetes adapter, by who is at fault and what to do next (docs/design.md §10).
 
 - ``KubeTransient``: the API server or the network hiccuped (5xx, 429, connection reset,
   timeout). Retry with backoff; nothing is wrong with our request.

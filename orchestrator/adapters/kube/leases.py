@@ -1,4 +1,4 @@
-"""Per-node membership leases (DESIGN decision 4) as ``coordination.k8s.io/v1`` Leases.
+"""Per-node membership leases (docs/design.md §4) as ``coordination.k8s.io/v1`` Leases.
 
 Each speaker owns one Lease, ``<prefix>-<node>`` in one namespace, labelled
 ``metallb-orchestrator.io/lease=speaker``, and renews it every second: ``holderIdentity`` is

@@ -1,6 +1,6 @@
 """Per-node BGP intent: which sessions this node opens and which prefixes it announces.
 
-DESIGN decision 7: the core decides *what* a node announces to *whom* with *which*
+docs/design.md §7: the core decides *what* a node announces to *whom* with *which*
 attributes; the FRR and GoBGP backends only translate the answer. ``bgp_intent`` is a pure
 function of the snapshot, the allocator's ``Assignment``s and the node name, so every
 speaker (and ``mlb render``) computes the same answer from the same input.

@@ -1,6 +1,6 @@
 """L2 placement: the sticky home node of every L2 IP, decided by the controller.
 
-Three questions, answered purely from one snapshot (DESIGN decisions 3 and 5): where an L2 IP
+Three questions, answered purely from one snapshot (docs/design.md §3 and §5): where an L2 IP
 may live (its *scope*, ``scope``), its sticky home node (here), and who announces it right
 now (``announce``). This module also re-exports the public names of the other two, so callers
 may keep importing everything L2 from ``placement``.

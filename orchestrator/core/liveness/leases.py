@@ -1,4 +1,4 @@
-"""Which speakers are live, judged from their per-node leases (DESIGN decision 4).
+"""Which speakers are live, judged from their per-node leases (docs/design.md §4).
 
 Each speaker renews its own lease (a Kubernetes ``Lease`` or, standalone, a file) every
 second. Observers must not compare the renew timestamp with their own clock: clocks on two

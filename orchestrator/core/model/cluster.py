@@ -170,13 +170,52 @@ class CommunityKind(StrEnum):
     LARGE = "large"  # large:A:B:C, 32-bit each
 
 
+#: Well-known communities (RFC 1997, 7999, 8326) under the names the parser normalizes to.
+WELL_KNOWN_COMMUNITIES: Mapping[str, int] = {
+    "no-export": 0xFFFFFF01,
+    "no-advertise": 0xFFFFFF02,
+    "local-as": 0xFFFFFF03,
+    "no-peer": 0xFFFFFF04,
+    "blackhole": 0xFFFF029A,
+    "graceful-shutdown": 0xFFFF0000,
+    "accept-own": 0xFFFF0001,
+}
+
+
 @dataclass(frozen=True, order=True)
 class Community:
+    """A BGP community. ``value`` is the normalized text (messages, ordering); ``numbers`` is
+    what goes on the wire, computed here once: ``(n,)`` with the 32-bit value of a standard
+    community (well-known names included), ``(global, local1, local2)`` for a large one.
+    The backends read ``numbers`` only, so no backend parses community text; a value that is
+    not in normalized form raises ``ValueError``, so none can reach a daemon."""
+
     kind: CommunityKind
     value: str  # normalized: "65000:100", "no-export", or "65000:1:2" (without "large:")
+    numbers: tuple[int, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "numbers", _community_numbers(self.kind, self.value))
 
     def __str__(self) -> str:
         return f"large:{self.value}" if self.kind is CommunityKind.LARGE else self.value
+
+
+def _community_numbers(kind: CommunityKind, value: str) -> tuple[int, ...]:
+    """The numbers of a normalized community text (the parser's output, not user input:
+    ``orchestrator.core.parse.communities`` reports user mistakes with their field path)."""
+    if kind is CommunityKind.STANDARD and value in WELL_KNOWN_COMMUNITIES:
+        return (WELL_KNOWN_COMMUNITIES[value],)
+    parts = value.split(":")
+    bits, count = (16, 2) if kind is CommunityKind.STANDARD else (32, 3)
+    if len(parts) != count or not all(p.isascii() and p.isdigit() for p in parts):
+        raise ValueError(f"not a normalized {kind.value} community: {value!r}")
+    numbers = tuple(int(p) for p in parts)
+    if any(n >= 1 << bits for n in numbers):
+        raise ValueError(f"{kind.value} community {value!r}: a part exceeds {bits} bits")
+    if kind is CommunityKind.STANDARD:
+        return ((numbers[0] << 16) | numbers[1],)
+    return numbers
 
 
 @dataclass(frozen=True)

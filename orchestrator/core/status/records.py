@@ -1,6 +1,6 @@
 """What the controller records on a Service: status IPs, annotations, conditions.
 
-The cluster is the source of truth (DESIGN decision 1): everything the allocator and the
+The cluster is the source of truth (docs/design.md §1): everything the allocator and the
 placement need to rebuild their state after a restart is written here, in the same shape in a
 cluster (status subresource + annotations) and standalone (the state directory):
 

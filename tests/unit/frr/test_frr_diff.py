@@ -17,10 +17,11 @@ from dataclasses import replace
 import pytest
 
 from frr import names
+from frr.client import split_by_daemon
 from frr.diff import Command, batch_text, diff, full
 from frr.owned import EMPTY, Owned, owned_from_view, parse_running
 from frr.render import render_config
-from frr.view import build_view
+from frr.translate import build_view
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
 from orchestrator.core.model.cluster import BGPAdvertisement, Secret
@@ -285,3 +286,20 @@ def test_scenario_transitions_reach_the_target_model() -> None:
             commands = diff(scenario_owned(a), scenario_owned(b))
             assert (commands == []) == (scenario_owned(a) == scenario_owned(b))
     assert diff(EMPTY, EMPTY) == []
+
+
+def test_the_route_map_delay_is_off_before_any_route_map_and_needs_no_extra_run() -> None:
+    """bgpd holds the neighbours a batch creates until a pending route-map update has run
+    (5 s by default); with the delay off first, a new session comes up ~1 s after."""
+    commands = full(scenario_owned("basic"))
+    lines = [c.line for c in commands]
+    delay = lines.index("bgp route-map delay-timer 0")
+    first_route_map = next(
+        i for i, c in enumerate(commands) if c.context and c.context[0].startswith("route-map ")
+    )
+    assert lines[:delay] == ["ip nht resolve-via-default", "ipv6 nht resolve-via-default"]
+    assert delay < first_route_map
+    # zebra's globals, then one bgpd run with the delay, the policy and the router
+    assert [d for d, _ in split_by_daemon(commands)] == ["zebra", "bgpd"]
+    gone = diff(scenario_owned("basic"), EMPTY)
+    assert "no bgp route-map delay-timer 0" in [c.line for c in gone]

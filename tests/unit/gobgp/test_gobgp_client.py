@@ -5,7 +5,8 @@ Covers: gRPC failures become our errors — "not started" and unreachable/slow d
 scrubbed and the gRPC error kept as ``__cause__``; deadlines bound every call; the channel
 ignores ``http_proxy``/``https_proxy`` (a proxy that does not exist is configured, and the
 call still reaches the local server); requests carry what the model says (StartBgp's
-``global`` field, AddPathStream batches).
+``global`` field, AddPathStream batches); the identity the routing worker probes changes
+when the server behind the socket is replaced.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from gobgp._generated import gobgp_pb2 as api
 from gobgp._generated import gobgp_pb2_grpc as api_grpc
 from gobgp.client import STREAM_BATCH, GobgpClient
 from gobgp.daemon import unix_target
+from gobgp.diff import RibPath
 from gobgp.errors import ConfigRejected, TransientBackendError
 from gobgp.model import GobgpGlobal, GobgpPeer
-from gobgp.plan import RibPath
 from orchestrator.core.model.cluster import Secret
 
 PASSWORD = "s3cret-do-not-print"
@@ -169,6 +170,41 @@ def test_channel_ignores_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> N
     client = GobgpClient(f"127.0.0.1:{port}", timeout=3.0)
     try:
         assert client.get_global() is None
+    finally:
+        client.close()
+        srv.stop(grace=None)
+
+
+def test_identity_changes_when_the_server_behind_the_socket_is_replaced(tmp_path: Path) -> None:
+    """The probe's identity: the same while one server answers, another after a restart on
+    the same socket (however quickly it came back), unreachable in between."""
+    target = unix_target(tmp_path / "api.sock")
+
+    def serve() -> Any:
+        srv = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        api_grpc.add_GobgpApiServicer_to_server(Servicer(), srv)
+        srv.add_insecure_port(target)
+        srv.start()
+        return srv
+
+    srv = serve()
+    client = GobgpClient(target, timeout=1.0)
+    try:
+        first = client.identity()
+        assert client.identity() == first
+        srv.stop(grace=None).wait()
+        with pytest.raises(TransientBackendError):
+            client.identity()
+        srv = serve()
+        deadline = time.monotonic() + 10  # the channel reconnects within its backoff (2 s)
+        while True:
+            try:
+                second = client.identity()
+                break
+            except TransientBackendError:
+                assert time.monotonic() < deadline, "never reconnected"
+                time.sleep(0.1)
+        assert second != first
     finally:
         client.close()
         srv.stop(grace=None)

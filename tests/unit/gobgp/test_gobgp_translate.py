@@ -1,156 +1,108 @@
-"""Model <-> GoBGP API messages, through the generated stubs (no daemon).
-
-Covers: paths round-trip through the wire encoding (IPv4 with NextHopAttribute, IPv6 and
-IPv4-with-IPv6-next-hop with MpReachNLRIAttribute; unspecified next hop; LOCAL_PREF;
-communities; user large communities kept apart from internal tags); Any type URLs are in
-package ``apipb``; withdrawals carry only the NLRI; paths learned from a neighbour are not
-mistaken for ours; peers round-trip (every field we set); the export policy has the shape
-the plan describes; a message serialises to bytes gobgpd can parse (re-parse check).
-"""
+"""The core's per-node BGP intent translated for gobgpd: peers, paths with their peer sets
+and attributes, router ID fallback, and what GoBGP cannot express is reported."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address, ip_address, ip_network
 
-import pytest
-
-from gobgp import translate
-from gobgp._generated import attribute_pb2 as attr
-from gobgp._generated import gobgp_pb2 as api
-from gobgp.model import Community, Family, GobgpGlobal, GobgpPeer, LargeCommunity
-from gobgp.plan import STRIP_INTERNAL_TAGS, ExportPolicy, RibPath, SessionState, peer_tag
-from orchestrator.core.model.cluster import Secret
-
-TAG = peer_tag(ip_address("198.51.100.1"))
+from gobgp.model import Community, Family, LargeCommunity
+from gobgp.translate import router_id_for, translate
+from orchestrator.core.bgp.intent import NodeBGPIntent, PeerIntent, PrefixIntent
+from orchestrator.core.model.cluster import BGPPeer, CommunityKind, DynamicASN
+from orchestrator.core.model.cluster import Community as CoreCommunity
 
 
-def rib(prefix: str, next_hop: str | None = None, **kw: object) -> RibPath:
-    fields: dict[str, object] = {
-        "local_pref": None,
-        "communities": (),
-        "large_communities": (),
-        "tags": frozenset({TAG}),
-        **kw,
-    }
-    return RibPath(
-        prefix=ip_network(prefix),
-        next_hop=ip_address(next_hop) if next_hop else None,
-        **fields,  # type: ignore[arg-type]
+def intent(*peers: BGPPeer, prefixes: tuple[PrefixIntent, ...] = ()) -> NodeBGPIntent:
+    return NodeBGPIntent(
+        node="node-1",
+        asn=64512,
+        router_id=None,
+        peers=tuple(PeerIntent(p, frozenset({4})) for p in peers),
+        advertisements=(),
+        bfd_profiles=(),
+        prefixes=prefixes,
     )
 
 
-CASES = [
-    rib("203.0.113.10/32"),
-    rib("203.0.113.0/24", "198.51.100.11", local_pref=150),
-    rib(
-        "203.0.113.11/32",
-        communities=(Community(65000, 1), Community(65000, 2)),
-        large_communities=(LargeCommunity(64512, 1, 2),),
-    ),
-    rib("2001:db8:5::10/128"),
-    rib("2001:db8:5::/64", "2001:db8:100::11"),
-    rib("203.0.113.12/32", "2001:db8:100::11"),  # RFC 8950 style next hop
-]
-
-
-@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.prefix}-{p.next_hop}")
-def test_path_round_trip(path: RibPath) -> None:
-    message = translate.path_message(path)
-    reparsed = api.Path.FromString(message.SerializeToString())
-    assert translate.path_from(reparsed) == path
-
-
-def test_path_encoding_details() -> None:
-    v4 = translate.path_message(rib("203.0.113.10/32"))
-    urls = [a.type_url for a in v4.pattrs]
-    assert urls[0] == "type.googleapis.com/apipb.OriginAttribute"
-    assert "type.googleapis.com/apipb.NextHopAttribute" in urls
-    assert v4.nlri.type_url == "type.googleapis.com/apipb.IPAddressPrefix"
-    hop = attr.NextHopAttribute()
-    next(a for a in v4.pattrs if a.Is(attr.NextHopAttribute.DESCRIPTOR)).Unpack(hop)
-    assert hop.next_hop == "0.0.0.0"  # gobgpd substitutes the session's address
-
-    v6 = translate.path_message(rib("2001:db8:5::10/128"))
-    reach = attr.MpReachNLRIAttribute()
-    next(a for a in v6.pattrs if a.Is(attr.MpReachNLRIAttribute.DESCRIPTOR)).Unpack(reach)
-    assert list(reach.next_hops) == ["::"] and len(reach.nlris) == 1
-    assert (v6.family.afi, v6.family.safi) == (api.Family.AFI_IP6, api.Family.SAFI_UNICAST)
-
-    withdraw = translate.withdraw_message(ip_network("2001:db8:5::10/128"))
-    assert withdraw.is_withdraw and not withdraw.pattrs
-
-
-def test_foreign_paths_are_ignored() -> None:
-    learned = translate.path_message(rib("203.0.113.10/32"))
-    learned.neighbor_ip = "198.51.100.1"
-    assert translate.path_from(learned) is None
-    external = translate.path_message(rib("203.0.113.10/32"))
-    external.is_from_external = True
-    assert translate.path_from(external) is None
-
-
-def test_peer_round_trip() -> None:
-    peer = GobgpPeer(
+def test_peers_and_paths_translate_with_attributes() -> None:
+    r1 = BGPPeer(
         "r1",
-        ip_address("2001:db8:100::1"),
-        64500,
-        local_asn=64999,
-        port=1179,
-        hold_time=9,
-        keepalive=3,
-        connect_retry=1,
-        password=Secret("pw"),
-        ebgp_multihop=4,
-        source_address=ip_address("2001:db8:100::11"),
-        families=frozenset({Family.IPV6_UNICAST}),
-        passive=True,
+        64512,
+        peer_asn=64500,
+        peer_address=ip_address("192.0.2.1"),
+        hold_time=9.0,
+        keepalive_time=3.0,
+        ebgp_multihop=True,
     )
-    message = api.Peer.FromString(translate.peer_message(peer).SerializeToString())
-    message.state.session_state = api.PeerState.ESTABLISHED
-    snap = translate.peer_from(message)
-    assert (snap.address, snap.asn, snap.local_asn, snap.port) == (
-        peer.address,
-        64500,
-        64999,
-        1179,
+    r2 = BGPPeer("r2", 64512, dynamic_asn=DynamicASN.INTERNAL, peer_address=ip_address("192.0.2.2"))
+    prefix = PrefixIntent(
+        prefix=ip_network("203.0.113.10/32"),
+        advertisements=("a",),
+        local_pref=150,
+        communities=(
+            CoreCommunity(CommunityKind.STANDARD, "64512:100"),
+            CoreCommunity(CommunityKind.LARGE, "64512:1:2"),
+        ),
+        peers=("r1",),
+        services=("demo/api",),
     )
-    assert (snap.hold_time, snap.keepalive, snap.connect_retry) == (9, 3, 1)
-    assert snap.password == Secret("pw") and snap.ebgp_multihop == 4
-    assert snap.source_address == peer.source_address and snap.passive
-    assert snap.families == {Family.IPV6_UNICAST}
-    assert snap.session is SessionState.ESTABLISHED
+    t = translate(intent(r1, r2, prefixes=(prefix,)))
+    assert t.problems == () and t.desired is not None
+    peers = {p.name: p for p in t.desired.peers}
+    assert peers["r1"].asn == 64500 and peers["r1"].hold_time == 9
+    assert peers["r1"].ebgp_multihop == 255 and peers["r1"].families == {Family.IPV4_UNICAST}
+    assert peers["r2"].asn == 64512  # dynamicASN internal = our own ASN
+    (path,) = t.desired.paths
+    assert path.peers == {"r1"} and path.local_pref == 150
+    assert path.communities == (Community(64512, 100),)
+    assert path.large_communities == (LargeCommunity(64512, 1, 2),)
+    assert t.desired.instance.router_id == router_id_for("node-1")
+    assert translate(intent(r1), router_id=IPv4Address("192.0.2.11")).desired is not None
+    # it listens as FRR does: gobgpd 3.x dials a new neighbour only after 5-9 s
+    assert t.desired.instance.listen_port == 179
+    dial_only = translate(intent(r1), listen_port=-1).desired
+    assert dial_only is not None and dial_only.instance.listen_port == -1
 
-    plain = translate.peer_from(
-        translate.peer_message(GobgpPeer("r2", IPv4Address("198.51.100.2"), 1))
+
+def test_unsupported_peers_are_reported_not_dropped_silently() -> None:
+    unnumbered = BGPPeer("u", 64512, peer_asn=64500, interface="eth0")
+    external = BGPPeer(
+        "x", 64512, dynamic_asn=DynamicASN.EXTERNAL, peer_address=ip_address("192.0.2.3")
     )
-    assert plain.password is None and plain.ebgp_multihop is None and plain.source_address is None
-    assert plain.families == {Family.IPV4_UNICAST, Family.IPV6_UNICAST}
+    t = translate(intent(unnumbered, external))
+    assert t.desired is not None and t.desired.peers == ()
+    assert len(t.problems) == 2 and "need FRR" in t.problems[0]
 
 
-def test_global_round_trip() -> None:
-    instance = GobgpGlobal(64512, IPv4Address("198.51.100.11"), listen_port=-1)
-    assert translate.global_from(translate.global_message(instance)) == instance
-    assert translate.global_from(api.Global()) is None  # not started
-    running = GobgpGlobal(64512, instance.router_id, 179, (ip_address("0.0.0.0"), ip_address("::")))
-    assert translate.instance_matches(running, GobgpGlobal(64512, instance.router_id))
-    assert not translate.instance_matches(running, GobgpGlobal(64513, instance.router_id))
+def test_a_node_without_peers_configures_nothing() -> None:
+    empty = NodeBGPIntent(
+        node="n",
+        asn=None,
+        router_id=None,
+        peers=(),
+        advertisements=(),
+        bfd_profiles=(),
+        prefixes=(),
+    )
+    assert translate(empty).desired is None
 
 
-def test_export_policy_shape() -> None:
-    export = ExportPolicy(ip_address("2001:db8:100::1"))
-    neighbors = translate.neighbor_set(export)
-    assert neighbors.defined_type == api.NEIGHBOR and list(neighbors.list) == [
-        "2001:db8:100::1/128"
-    ]
-    tags = translate.tag_set(export)
-    assert tags.defined_type == api.LARGE_COMMUNITY and list(tags.list) == [str(export.tag)]
-    policy = translate.export_policy(export)
-    (statement,) = policy.statements
-    assert statement.name == policy.name == export.policy
-    assert statement.conditions.neighbor_set.name == export.neighbor_set
-    assert statement.conditions.large_community_set.name == export.tag_set
-    assert statement.actions.route_action == api.ACCEPT
-    assert statement.actions.large_community.type == api.CommunityAction.REMOVE
-    assert list(statement.actions.large_community.communities) == [STRIP_INTERNAL_TAGS]
-    assignment = translate.assignment(api.EXPORT, [export.policy])
-    assert translate.assignment_from(assignment) == ((export.policy,), True)
+def test_router_id_falls_back_to_the_nodes_internal_ipv4() -> None:
+    r1 = BGPPeer("r1", 64512, peer_asn=64500, peer_address=ip_address("192.0.2.1"))
+    base = intent(r1)
+    own = NodeBGPIntent(
+        node=base.node,
+        asn=base.asn,
+        router_id=None,
+        peers=base.peers,
+        advertisements=(),
+        bfd_profiles=(),
+        prefixes=(),
+        node_addresses=(ip_address("2001:db8::11"), ip_address("192.0.2.11")),
+    )
+    t = translate(own)
+    assert t.desired is not None
+    assert t.desired.instance.router_id == IPv4Address("192.0.2.11")
+    # the operator's --router-id wins over the node's address
+    forced = translate(own, router_id=IPv4Address("192.0.2.99")).desired
+    assert forced is not None and forced.instance.router_id == IPv4Address("192.0.2.99")

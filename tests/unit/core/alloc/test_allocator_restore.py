@@ -1,4 +1,4 @@
-"""Restore first (DESIGN decision 1): status IPs come back before anything new is handed out.
+"""Restore first (docs/design.md §1): status IPs come back before anything new is handed out.
 
 Matrix: status IP (still valid / pool gone / pool shrunk / pool no longer allowed / other
 family) x request (unchanged / explicit IPs changed / pool annotation changed) x order

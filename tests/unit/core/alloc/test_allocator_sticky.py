@@ -1,4 +1,4 @@
-"""Sticky allocation (DESIGN decision 1, MetalLB issue #2723): a freed IP is handed out again
+"""Sticky allocation (docs/design.md §1, MetalLB issue #2723): a freed IP is handed out again
 only when its pool has no never-used address left, and deleting a Service moves nobody else.
 
 Matrix: freed by (deletion between reconciles / deletion and creation in one reconcile /

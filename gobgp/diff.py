@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 from gobgp.model import (
     INTERNAL_GLOBAL_ADMIN,
@@ -46,6 +45,7 @@ from gobgp.model import (
     LargeCommunity,
 )
 from orchestrator.core.model.cluster import Secret
+from orchestrator.routing.report import SessionState
 
 #: Every policy object we create starts with this; anything else in gobgpd is not ours.
 NAME_PREFIX = "mlb-"
@@ -58,16 +58,6 @@ STRIP_INTERNAL_TAGS = f"^{INTERNAL_GLOBAL_ADMIN}:.*$"
 DEFAULT_PORT = 179
 DEFAULT_HOLD_TIME = 90
 DEFAULT_CONNECT_RETRY = 120
-
-
-class SessionState(StrEnum):
-    UNKNOWN = "unknown"
-    IDLE = "idle"
-    CONNECT = "connect"
-    ACTIVE = "active"
-    OPENSENT = "opensent"
-    OPENCONFIRM = "openconfirm"
-    ESTABLISHED = "established"
 
 
 def peer_tag(address: IPAddress) -> LargeCommunity:

@@ -14,16 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv4Address, ip_address, ip_network
 
-from gobgp.model import (
-    BOTH_FAMILIES,
-    INTERNAL_GLOBAL_ADMIN,
-    Community,
-    GobgpDesired,
-    GobgpGlobal,
-    GobgpPath,
-    GobgpPeer,
-)
-from gobgp.plan import (
+from gobgp.diff import (
     IMPORT_POLICY,
     ActualState,
     Deletions,
@@ -36,6 +27,15 @@ from gobgp.plan import (
     peer_tag,
     reconcile,
     rib_path,
+)
+from gobgp.model import (
+    BOTH_FAMILIES,
+    INTERNAL_GLOBAL_ADMIN,
+    Community,
+    GobgpDesired,
+    GobgpGlobal,
+    GobgpPath,
+    GobgpPeer,
 )
 from orchestrator.core.model.cluster import Secret
 

@@ -5,9 +5,10 @@ batch on stdin. Measured on FRR 8.4: 5,000 ``network`` lines take ~0.5 s this wa
 feeding an interactive vtysh on stdin takes ~1.2 s (it echoes every prompt) and one
 process per command costs ~40 ms each. ``-d`` matters for correctness too: a plain
 ``vtysh -f`` silently drops ``router bgp`` commands when bgpd is down and exits 0, while
-``-d bgpd`` fails to connect and says so. Our route-maps and lists live in bgpd only, BFD
-profiles in bfdd, the next-hop-tracking globals in zebra; route-map removals also go to
-zebra, for the copies an FRR booted from a file has there (``removes_a_route_map``).
+``-d bgpd`` fails to connect and says so. Our route-maps and lists live in bgpd only (and
+the route-map delay), BFD profiles in bfdd, the next-hop-tracking globals in zebra;
+route-map removals also go to zebra, for the copies an FRR booted from a file has there
+(``removes_a_route_map``).
 
 Passwords travel on stdin, never on a command line (``/proc/*/cmdline`` is world-readable)
 and never through a file. vtysh echoes a failing line in its error message, so every
@@ -16,59 +17,42 @@ message is passed through ``redact`` before it is logged or raised.
 Errors: ``VtyshUnavailable`` (a daemon is not running or not reachable: transient, retry)
 and ``VtyshCommandError`` (FRR rejected lines; FRR may be partly changed, so the caller
 re-reads the running config before the next attempt).
+
+Identity (``Vtysh.identity``): vtysh opens a new connection per call, so a restarted
+daemon breaks no connection of ours; what tells it apart is its vty socket and pid file,
+which every daemon creates afresh at start in the socket directory. The probe connects
+to zebra's and bgpd's sockets (a dead daemon leaves its socket file behind, refusing
+connections) and reads each socket's inode and creation time and the pid file: about
+0.1 ms, no subprocess, so the worker asks every second. The pid alone is not enough (the
+speaker container does not share the sidecar's PID namespace, and pids are reused), nor
+is the inode (tmpfs hands the same number to the new socket).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from frr.diff import Command, batch_text
-from frr.view import GLOBAL_STATEMENTS
+from frr.errors import VtyshCommandError, VtyshError, VtyshUnavailable, redact
+from frr.model import ZEBRA_GLOBALS
 from orchestrator.core.model.cluster import Secret
 
 _LINE_ERROR = re.compile(r"^line \d+: ", re.MULTILINE)
-_MAX_MESSAGE = 600
-
-
-class VtyshError(Exception):
-    """vtysh did not do what we asked; transient from our point of view."""
-
-
-class VtyshUnavailable(VtyshError):
-    """A daemon is not running, or vtysh cannot reach it."""
-
-
-class VtyshCommandError(VtyshError):
-    """FRR rejected commands of a batch (messages redacted)."""
-
-    def __init__(self, daemon: str, errors: Sequence[str]) -> None:
-        self.daemon = daemon
-        self.errors = tuple(errors)
-        super().__init__(f"{daemon} rejected {len(errors)} line(s): " + " | ".join(errors[:5]))
-
-
-def redact(text: str, secrets: Iterable[Secret]) -> str:
-    for s in secrets:
-        value = s.reveal()
-        if value:
-            text = text.replace(value, "<redacted>")
-    # belt and braces: a password line vtysh echoes back whatever we knew about
-    text = re.sub(r"(password\s+)\S+", r"\1<redacted>", text)
-    if len(text) > _MAX_MESSAGE:
-        text = text[:_MAX_MESSAGE] + "..."
-    return text
 
 
 def daemon_of(cmd: Command) -> str:
     if cmd.context[:1] == ("bfd",):
         return "bfdd"
     line = cmd.line[3:] if cmd.line.startswith("no ") else cmd.line
-    if not cmd.context and line in GLOBAL_STATEMENTS:
+    if not cmd.context and line in ZEBRA_GLOBALS:
         return "zebra"
     return "bgpd"
 
@@ -114,6 +98,16 @@ class VtyshLike(Protocol):
 
     def show_json(self, command: str, *, daemon: str | None = None) -> Any: ...
 
+    def identity(self) -> Identity: ...
+
+
+#: Per daemon: (inode, creation time in ns, pid) of its vty socket, None when not running.
+Identity = tuple[tuple[str, tuple[int, int, str] | None], ...]
+RUN_ROOT = Path("/var/run/frr")
+#: Daemons whose restart loses configuration of ours; bfdd counts when it runs.
+IDENTITY_DAEMONS = ("zebra", "bgpd")
+OPTIONAL_IDENTITY = ("bfdd",)
+
 
 @dataclass(frozen=True)
 class Vtysh:
@@ -125,6 +119,24 @@ class Vtysh:
     vty_socket: str | None = None
     binary: str = "vtysh"
     timeout: float = 60.0
+
+    @property
+    def socket_dir(self) -> Path:
+        """Where the daemons' vty sockets and pid files are."""
+        if self.vty_socket:
+            return Path(self.vty_socket)
+        return RUN_ROOT / self.pathspace if self.pathspace else RUN_ROOT
+
+    def identity(self) -> Identity:
+        """Who runs now: per daemon, its socket's inode and creation time and its pid.
+        Raises ``VtyshUnavailable`` while zebra or bgpd refuses connections."""
+        out: list[tuple[str, tuple[int, int, str] | None]] = []
+        for daemon in (*IDENTITY_DAEMONS, *OPTIONAL_IDENTITY):
+            found = _daemon_identity(self.socket_dir, daemon)
+            if found is None and daemon in IDENTITY_DAEMONS:
+                raise VtyshUnavailable(f"{daemon} is not running (its vty socket is not answering)")
+            out.append((daemon, found))
+        return tuple(out)
 
     def _base(self) -> list[str]:
         cmd = [self.binary]
@@ -182,3 +194,18 @@ class Vtysh:
             return json.loads(out) if out.strip() else {}
         except json.JSONDecodeError as e:
             raise VtyshError(f"{command!r}: not JSON: {redact(out[:200], ())}") from e
+
+
+def _daemon_identity(directory: Path, daemon: str) -> tuple[int, int, str] | None:
+    path = directory / f"{daemon}.vty"
+    try:
+        st = path.stat()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            probe.connect(str(path))
+    except OSError:
+        return None
+    pid = ""
+    with contextlib.suppress(OSError):
+        pid = (directory / f"{daemon}.pid").read_text().strip()
+    return st.st_ino, st.st_ctime_ns, pid

@@ -1,16 +1,16 @@
-"""FrrBackend with a recording vtysh (frr.backend, frr.status).
+"""FrrDriver with a recording vtysh (frr.driver, frr.status, frr.client).
 
 Matrix: the first apply reads FRR's running config (a bare FRR gets everything, a
 configured one nothing); later applies diff against the last applied model without reading;
-a failed apply forgets it and re-reads; a conversion error sends nothing and keeps the last
-good config; drift detection repairs and reports; passwords never reach logs, stage
-messages or exceptions; status and metrics come from vtysh JSON, and peers that go away
-stop reporting.
+a failed apply, or ``forget`` (the daemon was replaced), makes the next one re-read; a
+conversion error sends nothing and keeps the last good config; drift detection repairs and
+reports; passwords never reach logs, stage messages or exceptions (through the routing
+worker); status and metrics come from vtysh JSON, and peers that go away stop reporting.
 """
 
 from __future__ import annotations
 
-import logging
+import io
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -18,16 +18,20 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from frr.backend import FrrBackend, Stage
+from frr.client import Identity, split_by_daemon
 from frr.diff import Command, batch_text
-from frr.names import ConversionError
+from frr.driver import FrrDriver
+from frr.errors import ConversionError, VtyshCommandError, VtyshUnavailable, redact
 from frr.render import render_config
-from frr.status import FrrMetrics
-from frr.view import build_view
-from frr.vtysh import VtyshCommandError, VtyshUnavailable, redact, split_by_daemon
+from frr.translate import build_view
+from orchestrator import log
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
 from orchestrator.core.model.cluster import BGPAdvertisement, Secret
+from orchestrator.routing.metrics import RoutingMetrics
+from orchestrator.routing.report import SessionState, Stage
+from orchestrator.routing.scheduler import Scheduler
+from orchestrator.routing.worker import RoutingWorker
 from tests.golden.frr_scenarios import assign, peer, service, snapshot
 
 PASSWORD = "s3cr3t-pw"
@@ -57,6 +61,9 @@ class FakeVtysh:
         self.shows.append(command)
         return self.json.get(command, {})
 
+    def identity(self) -> Identity:
+        return (("bgpd", (1, 1, "101")),)
+
 
 def intent(ips: int = 1, *, password: str | None = PASSWORD, **kw: Any) -> NodeBGPIntent:
     p = peer("r1", "198.51.100.1", password=Secret(password) if password else None, **kw)
@@ -72,32 +79,32 @@ def intent(ips: int = 1, *, password: str | None = PASSWORD, **kw: Any) -> NodeB
 
 def test_bare_frr_gets_everything_then_only_diffs() -> None:
     fake = FakeVtysh()
-    backend = FrrBackend(fake)
+    backend = FrrDriver(fake)
     first = backend.apply(intent(2))
     assert first.full_sync and fake.shows == ["show running-config"]
     assert any(c.line.startswith("network 203.0.113.2/32") for c in fake.batches[0])
     second = backend.apply(intent(3))
     assert not second.full_sync and fake.shows == ["show running-config"]
     assert [c.line for c in fake.batches[1]] == ["network 203.0.113.3/32 route-map MLB-ADV-default"]
-    assert backend.apply(intent(3)).commands == 0 and len(fake.batches) == 2
-    assert backend.stages[Stage.APPLY].ok and backend.stages[Stage.CONVERSION].ok
+    assert backend.apply(intent(3)).changes == 0 and len(fake.batches) == 2
+    backend.forget()  # the worker saw another bgpd: read it back
+    assert backend.apply(intent(3)).full_sync and fake.shows.count("show running-config") == 2
 
 
 def test_configured_frr_after_speaker_restart_gets_nothing() -> None:
     view = build_view(intent(2))
     fake = FakeVtysh(running=render_config(view))
-    result = FrrBackend(fake).apply(intent(2))
-    assert result.full_sync and result.commands == 0 and fake.batches == []
+    result = FrrDriver(fake).apply(intent(2))
+    assert result.full_sync and result.changes == 0 and fake.batches == []
 
 
 def test_failed_apply_rereads_running_config_next_time() -> None:
     fake = FakeVtysh()
-    backend = FrrBackend(fake)
+    backend = FrrDriver(fake)
     backend.apply(intent(1))
     fake.fail_next = VtyshUnavailable("bgpd is not running")
     with pytest.raises(VtyshUnavailable):
         backend.apply(intent(2))
-    assert not backend.stages[Stage.APPLY].ok
     fake.running = ""  # bgpd came back empty
     result = backend.apply(intent(2))
     assert result.full_sync and fake.shows.count("show running-config") == 2
@@ -105,24 +112,22 @@ def test_failed_apply_rereads_running_config_next_time() -> None:
 
 def test_conversion_error_sends_nothing_and_keeps_the_last_good_config() -> None:
     fake = FakeVtysh()
-    backend = FrrBackend(fake)
+    backend = FrrDriver(fake)
     backend.apply(intent(1))
     good = backend.view
-    with pytest.raises(ConversionError):
+    with pytest.raises(ConversionError) as err:
         backend.apply(intent(1, password="bad password\nend"))
     assert len(fake.batches) == 1 and backend.view is good
-    assert not backend.stages[Stage.CONVERSION].ok
-    assert "bad password" not in backend.stages[Stage.CONVERSION].message
+    assert "bad password" not in str(err.value)
 
 
 def test_drift_is_detected_and_repaired() -> None:
     fake = FakeVtysh()
-    backend = FrrBackend(fake)
+    backend = FrrDriver(fake)
     backend.apply(intent(2))
     target = render_config(backend.view)  # type: ignore[arg-type]
     fake.running = target
     assert backend.check_drift().drifted == ()
-    assert backend.stages[Stage.RUNNING].ok
     fake.running = target.replace("  network 203.0.113.2/32 route-map MLB-ADV-default\n", "")
     report = backend.check_drift()
     assert report.repaired and report.drifted == ("1 network statement(s)",)
@@ -137,21 +142,33 @@ def test_drift_is_detected_and_repaired() -> None:
     assert not backend.check_drift(repair=False).repaired
 
 
-def test_passwords_never_in_logs_stages_or_exceptions(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="mlb.frr")
-    fake = FakeVtysh()
-    backend = FrrBackend(fake)
-    backend.apply(intent(1))
-    assert any(c.secret for c in fake.batches[0])
-    fake.fail_next = VtyshCommandError(
-        "bgpd", [f"line 3: % Unknown command: neighbor 198.51.100.1 password {PASSWORD}x"]
-    )
-    with pytest.raises(VtyshCommandError) as err:
-        backend.apply(intent(1, password=PASSWORD + "x"))
-    assert PASSWORD not in caplog.text
-    assert PASSWORD not in backend.stages[Stage.APPLY].message
-    assert PASSWORD not in str(err.value) and PASSWORD not in " ".join(err.value.errors)
-    assert "<redacted>" in redact("neighbor x password abc", [])
+def test_passwords_never_in_logs_stages_or_exceptions() -> None:
+    out = io.StringIO()
+    log.configure("debug", stream=out)
+    try:
+        fake = FakeVtysh()
+        driver = FrrDriver(fake)
+        scheduler = Scheduler(debounce=0, probe_interval=None, status_interval=None)
+        worker = RoutingWorker(driver, scheduler=scheduler)
+        worker.apply(intent(1))
+        assert worker.step()
+        assert any(c.secret for c in fake.batches[0])
+        fake.fail_next = VtyshCommandError(
+            "bgpd", [f"line 3: % Unknown command: neighbor 198.51.100.1 password {PASSWORD}x"]
+        )
+        with pytest.raises(VtyshCommandError) as err:
+            driver.apply(intent(1, password=PASSWORD + "x"))
+        assert PASSWORD not in str(err.value) and PASSWORD not in " ".join(err.value.errors)
+        fake.fail_next = VtyshCommandError(
+            "bgpd", [f"line 3: % Unknown command: neighbor 198.51.100.1 password {PASSWORD}y"]
+        )
+        worker.apply(intent(1, password=PASSWORD + "y"))
+        assert worker.step()
+        assert "bgpApplyFailed" in out.getvalue() and PASSWORD not in out.getvalue()
+        assert PASSWORD not in worker.stages[Stage.APPLY].message
+        assert "<redacted>" in redact("neighbor x password abc", [])
+    finally:
+        log.configure("info")
 
 
 def test_daemon_split_keeps_order() -> None:
@@ -202,28 +219,32 @@ SUMMARY = {
 def test_status_and_metrics() -> None:
     fake = FakeVtysh()
     registry = CollectorRegistry()
-    backend = FrrBackend(fake, metrics=FrrMetrics(registry))
+    metrics = RoutingMetrics(registry)
+    backend = FrrDriver(fake)
     backend.apply(intent(2, password=None, bfd_profile=None))
     fake.json["show bgp summary json"] = SUMMARY
     (status,) = backend.status()
     assert status.up and status.announced == 3 and status.peer == "r1" and status.bfd is None
+    metrics.publish(backend.status())
     sample = registry.get_sample_value
     assert sample("metallb_bgp_session_up", {"peer": "198.51.100.1"}) == 1.0
     assert sample("metallb_bgp_announced_prefixes_total", {"peer": "198.51.100.1"}) == 3.0
     assert sample("metallb_bgp_session_up", {"peer": "192.0.2.1"}) is None  # not ours
-    assert sample("metallb_frr_stage_ok", {"stage": "apply"}) == 1.0
 
     fake.json["show bgp summary json"] = {
         "ipv4Unicast": {"peers": {"198.51.100.1": {"state": "Active", "pfxSnt": 0}}}
     }
     backend.apply(intent(2, password=PASSWORD))
     (down,) = backend.status()
+    assert down.state is SessionState.ACTIVE
     assert not down.up and down.hint is not None and "password" in down.hint
+    metrics.publish(backend.status())
     assert sample("metallb_bgp_session_up", {"peer": "198.51.100.1"}) == 0.0
 
     snap = snapshot(peers=[], advertisements=[], services=[])
     backend.apply(bgp_intent(snap, [], node="n1"))
     assert backend.status() == ()
+    metrics.publish(backend.status())
     assert sample("metallb_bgp_session_up", {"peer": "198.51.100.1"}) is None
 
 
@@ -231,7 +252,7 @@ def test_bfd_status_from_bfd_peers_json() -> None:
     from orchestrator.core.model.cluster import BFDProfile
 
     fake = FakeVtysh()
-    backend = FrrBackend(fake)
+    backend = FrrDriver(fake)
     p = peer("r1", "198.51.100.1", bfd_profile="fast")
     snap = snapshot(
         peers=[p],
@@ -249,7 +270,7 @@ def test_bfd_status_from_bfd_peers_json() -> None:
 
 def test_only_the_changed_neighbor_option_is_sent() -> None:
     fake = FakeVtysh()
-    backend = FrrBackend(fake)
+    backend = FrrDriver(fake)
     backend.apply(intent(1, password=None))
     base = intent(1, password=None)
     p = base.peers[0]

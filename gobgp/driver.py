@@ -1,53 +1,45 @@
-"""GobgpBackend: make one local gobgpd hold a ``GobgpDesired``, sending only what changed.
+"""The GoBGP driver: make one local gobgpd hold the node's intent, sending only what changed.
 
-``apply(desired)`` works in three steps:
+``GobgpDriver`` implements the routing contract (``orchestrator.routing.driver``); the
+routing worker decides when each operation runs and reports how it went.
+``apply(intent)`` translates the intent (``gobgp.translate``) and applies the desired state
+(``apply_desired``) in three steps:
 
 1. **Refuse bad input early.** ``gobgp.model.validate`` runs first; an invalid state raises
-   ``ConfigRejected`` before any call reaches the daemon.
+   ``InvalidDesiredState`` before any call reaches the daemon.
 2. **Check the daemon is still the one we configured.** A gobgpd restarted by systemd or
    Kubernetes comes back bare (asn 0, no peers, empty RIB) while we still remember what we
    applied. Each apply therefore asks for the instance (``GetBgp``), the neighbour list and
    the RIB sizes per family (``GetTable``) — four cheap calls — and compares them with the
    last applied state. Any mismatch, or an apply that failed half-way, or the first apply of
-   this process, means "we do not know what the daemon holds".
+   this process, or ``forget`` (the worker saw the daemon restart), means "we do not know
+   what the daemon holds".
 3. **Change the daemon.** When we know what it holds, the plan is the model-level diff of the
-   last applied desired state against the new one (``gobgp.plan.diff``): adding one service
+   last applied desired state against the new one (``gobgp.diff.diff``): adding one service
    sends one path. When we do not, the daemon is read back (instance, neighbours, our policy
-   objects, local paths) and ``gobgp.plan.reconcile`` computes the changes from there, so a
+   objects, local paths) and ``gobgp.diff.reconcile`` computes the changes from there, so a
    restarted speaker does not flap sessions or re-send 5,000 unchanged paths, and a
    restarted daemon gets everything again.
 
 A changed instance (ASN, router id, listen port) cannot be edited in gobgpd: the instance is
 stopped and started again, then reconciled from empty.
 
-``status()`` reports sessions and announced-prefix counts for the
-``metallb_bgp_session_up`` / ``metallb_bgp_announced_prefixes_total`` metrics; an unreachable
-daemon is reported as down rather than raised, because metrics must keep flowing.
-
-Not thread-safe by design beyond one lock: the speaker's reconcile loop is the only writer.
+``check_drift`` is step 2 on its own, followed by step 3 when the daemon differs;
+``probe`` is ``GetBgp`` plus the gRPC channel's count of (re)connections, which changes when
+the daemon behind the socket was replaced. ``status`` reads sessions and advertised-prefix
+counts (``gobgp.status``).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from ipaddress import IPv4Address
 from typing import Protocol
 
 from gobgp import client as rpc
-from gobgp.errors import ConfigRejected, TransientBackendError
-from gobgp.model import (
-    Family,
-    GobgpDesired,
-    GobgpGlobal,
-    GobgpPeer,
-    IPAddress,
-    IPNetwork,
-    validate,
-)
-from gobgp.plan import (
+from gobgp.diff import (
     IMPORT_POLICY,
     NAME_PREFIX,
     ActualState,
@@ -56,64 +48,23 @@ from gobgp.plan import (
     PeerSnapshot,
     Plan,
     RibPath,
-    SessionState,
     diff,
     reconcile,
 )
-from gobgp.translate import instance_matches
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ApplyReport:
-    """What one ``apply`` did (for logs, tests and benchmarks)."""
-
-    full_sync: bool  # the daemon was read back instead of trusting the last applied state
-    restarted_instance: bool
-    peers_added: int = 0
-    peers_updated: int = 0
-    peers_deleted: int = 0
-    paths_announced: int = 0
-    paths_withdrawn: int = 0
-    exports_added: int = 0
-    seconds: float = 0.0
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.restarted_instance
-            or self.peers_added
-            or self.peers_updated
-            or self.peers_deleted
-            or self.paths_announced
-            or self.paths_withdrawn
-            or self.exports_added
-        )
-
-
-@dataclass(frozen=True)
-class PeerStatus:
-    name: str
-    address: IPAddress
-    session: SessionState
-    announced: int  # prefixes currently advertised to this neighbour
-
-    @property
-    def up(self) -> bool:
-        return self.session is SessionState.ESTABLISHED
-
-
-@dataclass(frozen=True)
-class GobgpStatus:
-    reachable: bool  # the daemon answered and runs our instance
-    peers: tuple[PeerStatus, ...]
+from gobgp.errors import InvalidDesiredState, scrub
+from gobgp.messages import instance_matches
+from gobgp.model import Family, GobgpDesired, GobgpGlobal, GobgpPeer, IPAddress, IPNetwork, validate
+from gobgp.status import peer_statuses, sessions
+from gobgp.translate import translate
+from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.routing.report import ApplyReport, DriftReport, PeerStatus, Session
 
 
 class DaemonClient(Protocol):
-    """The calls the backend makes (``gobgp.client.GobgpClient``; a fake in unit tests)."""
+    """The calls the driver makes (``gobgp.client.GobgpClient``; a fake in unit tests)."""
 
     def close(self) -> None: ...
+    def identity(self) -> Hashable: ...
     def get_global(self) -> GobgpGlobal | None: ...
     def start(self, instance: GobgpGlobal) -> None: ...
     def stop(self) -> None: ...
@@ -134,18 +85,23 @@ class DaemonClient(Protocol):
     def delete_defined_set(self, kind: int, name: str) -> None: ...
 
 
-class GobgpBackend:
+class GobgpDriver:
+    backend = "gobgp"
+
     def __init__(
         self,
         api: str = "127.0.0.1:50051",
         *,
+        router_id: IPv4Address | None = None,
         timeout: float = 5.0,
         client: Callable[[Callable[[], Iterable[str]]], DaemonClient] | None = None,
     ) -> None:
-        """``api``: gRPC target of the local gobgpd. ``client`` replaces the gRPC client (it
-        is called with the function returning the passwords to scrub from errors)."""
+        """``api``: gRPC target of the local gobgpd. ``router_id``: when no BGPPeer sets one
+        (``mlb speaker --router-id``). ``client`` replaces the gRPC client (it is called
+        with the function returning the passwords to scrub from errors)."""
+        self.router_id = router_id
         self._applied: GobgpDesired | None = None  # what the daemon is known to hold
-        self._desired: GobgpDesired | None = None  # what it should hold (for status)
+        self._desired: GobgpDesired | None = None  # what it should hold (status, drift)
         self._secrets: tuple[str, ...] = ()
         secrets = self._current_secrets
         self._client: DaemonClient = (
@@ -158,23 +114,70 @@ class GobgpBackend:
     def _current_secrets(self) -> tuple[str, ...]:
         return self._secrets
 
-    def close(self) -> None:
-        self._client.close()
+    # ------------------------------------------------------------------ the contract
+
+    def apply(self, intent: NodeBGPIntent) -> ApplyReport:
+        t = translate(intent, router_id=self.router_id)
+        problems = (*(str(p) for p in intent.problems), *t.problems)
+        if t.desired is None:  # the node has no BGP peer at all
+            return ApplyReport(changes=0, full_sync=False, problems=problems)
+        report = self.apply_desired(t.desired)
+        return ApplyReport(
+            changes=report.changes,
+            full_sync=report.full_sync,
+            seconds=report.seconds,
+            detail=report.detail,
+            restarted=report.restarted,
+            problems=problems,
+        )
+
+    def check_drift(self) -> DriftReport:
+        """Does gobgpd still hold what we applied? If not, reconcile it from what it holds."""
+        with self._lock:
+            applied, desired = self._applied, self._desired
+            differs = () if applied is None else self._differences(applied)
+        if desired is None or (applied is not None and not differs):
+            return DriftReport((), False, 0)
+        report = self.apply_desired(desired)
+        drifted = differs or ("daemon state unknown",)
+        return DriftReport(drifted, report.changed, report.changes)
+
+    def status(self) -> tuple[PeerStatus, ...]:
+        """Session state and advertised-prefix count of the desired peers; raises
+        ``TransientBackendError`` while the daemon cannot be read."""
+        with self._lock:
+            desired = self._desired
+        if desired is None or not desired.peers:
+            return ()
+        seen = {p.address: p for p in self._client.list_peers(advertised=True)}
+        return peer_statuses(desired, seen)
+
+    def sessions(self) -> tuple[Session, ...]:
+        return sessions(self._desired)
+
+    def probe(self) -> Hashable:
+        return self._client.identity()
 
     def forget(self) -> None:
         """Make the next apply read the daemon back instead of trusting the last apply."""
         with self._lock:
             self._applied = None
 
-    # ------------------------------------------------------------------ apply
+    def redact(self, text: str) -> str:
+        return scrub(text, self._secrets)
 
-    def apply(self, desired: GobgpDesired) -> ApplyReport:
-        """Make gobgpd hold ``desired``. Raises ``ConfigRejected`` (invalid state, or gobgpd
-        refused part of it) or ``TransientBackendError`` (retry later); either way the next
-        apply reads the daemon back and repairs what was left half-done."""
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------ desired state
+
+    def apply_desired(self, desired: GobgpDesired) -> ApplyReport:
+        """Make gobgpd hold ``desired``. Raises ``InvalidDesiredState``, ``ConfigRejected``
+        (gobgpd refused part of it) or ``TransientBackendError`` (retry later); on failure
+        the next apply reads the daemon back and repairs what was left half-done."""
         problems = validate(desired)
         if problems:
-            raise ConfigRejected("invalid GoBGP desired state: " + "; ".join(problems))
+            raise InvalidDesiredState("invalid GoBGP desired state: " + "; ".join(problems))
         with self._lock:
             # passwords of the old and the new state: an error may quote either
             previous = self._desired.secrets if self._desired else ()
@@ -182,56 +185,44 @@ class GobgpBackend:
             self._desired = desired
             started = time.perf_counter()
             try:
-                report = self._apply(desired)
+                plan, full_sync, restarted = self._apply(desired)
             except Exception:
                 self._applied = None  # half-applied, state unknown: read it back next time
                 raise
             finally:
                 self._secrets = desired.secrets
             self._applied = desired
-        report = _with_seconds(report, time.perf_counter() - started)
-        if report.changed:
-            log.info(
-                "event=gobgp_apply backend=gobgp full_sync=%s peers_added=%d peers_updated=%d "
-                "peers_deleted=%d paths_announced=%d paths_withdrawn=%d seconds=%.3f",
-                report.full_sync,
-                report.peers_added,
-                report.peers_updated,
-                report.peers_deleted,
-                report.paths_announced,
-                report.paths_withdrawn,
-                report.seconds,
-            )
-        return report
+        return _report(plan, full_sync, restarted, time.perf_counter() - started)
 
-    def _apply(self, desired: GobgpDesired) -> ApplyReport:
+    def _apply(self, desired: GobgpDesired) -> tuple[Plan, bool, bool]:
         applied = self._applied
-        if applied is not None and applied.instance == desired.instance:
-            if self._daemon_holds(applied):
-                plan = diff(applied, desired)
-                self._execute(plan)
-                return _report(plan, full_sync=False, restarted=False)
-            log.warning(
-                "event=gobgp_drift backend=gobgp reason=daemon_restarted_or_changed "
-                "action=full_resync"
-            )
+        known = applied is not None and applied.instance == desired.instance
+        if known and applied is not None and not self._differences(applied):
+            plan = diff(applied, desired)
+            self._execute(plan)
+            return plan, False, False
         restarted = self._ensure_instance(desired)
         plan = reconcile(self._read_actual(desired.instance.asn), desired)
         self._execute(plan)
-        return _report(plan, full_sync=True, restarted=restarted)
+        return plan, True, restarted
 
-    def _daemon_holds(self, applied: GobgpDesired) -> bool:
-        """Cheap check that gobgpd still holds what we applied (four small calls)."""
+    def _differences(self, applied: GobgpDesired) -> tuple[str, ...]:
+        """Cheap check that gobgpd still holds what we applied (four small calls): what
+        differs, by name (never values)."""
         running = self._client.get_global()
-        if running is None or not instance_matches(running, applied.instance):
-            return False
+        if running is None:
+            return ("instance not started (gobgpd restarted bare?)",)
+        if not instance_matches(running, applied.instance):
+            return (f"instance asn {running.asn} router-id {running.router_id}",)
+        out: list[str] = []
         addresses = {p.address for p in self._client.list_peers()}
         if addresses != {p.address for p in applied.peers}:
-            return False
-        return all(
-            self._client.table_size(family) == count
-            for family, count in applied.path_counts.items()
-        )
+            out.append(f"neighbours ({len(addresses)} of {len(applied.peers)})")
+        for family, count in applied.path_counts.items():
+            held = self._client.table_size(family)
+            if held != count:
+                out.append(f"{family} paths ({held} of {count})")
+        return tuple(out)
 
     def _ensure_instance(self, desired: GobgpDesired) -> bool:
         """Start (or restart) the instance when it is missing or different."""
@@ -239,11 +230,7 @@ class GobgpBackend:
         if running is not None and instance_matches(running, desired.instance):
             return False
         if running is not None:
-            log.warning(
-                "event=gobgp_instance_restart backend=gobgp reason=instance_changed asn=%d",
-                desired.instance.asn,
-            )
-            self._client.stop()
+            self._client.stop()  # ASN, router id or port changed: gobgpd cannot edit them
         self._client.start(desired.instance)
         return True
 
@@ -298,55 +285,23 @@ class GobgpBackend:
         for name in deletions.tag_sets:
             self._client.delete_defined_set(rpc.LARGE_COMMUNITY, name)
 
-    # ------------------------------------------------------------------ status
 
-    def status(self) -> GobgpStatus:
-        """Per-neighbour session state and advertised-prefix count of the desired peers."""
-        with self._lock:
-            desired = self._desired
-        wanted = desired.peers if desired is not None else ()
-        try:
-            running = self._client.get_global()
-            seen = {p.address: p for p in self._client.list_peers(advertised=True)}
-        except TransientBackendError:
-            running, seen = None, {}
-        peers: list[PeerStatus] = []
-        for peer in wanted:
-            snap = seen.get(peer.address)
-            peers.append(
-                PeerStatus(
-                    name=peer.name,
-                    address=peer.address,
-                    session=snap.session if snap else SessionState.UNKNOWN,
-                    announced=snap.advertised if snap else 0,
-                )
-            )
-        return GobgpStatus(reachable=running is not None, peers=tuple(peers))
-
-
-def _report(plan: Plan, *, full_sync: bool, restarted: bool) -> ApplyReport:
+def _report(plan: Plan, full_sync: bool, restarted: bool, seconds: float) -> ApplyReport:
+    detail = {
+        "peers_added": len(plan.peers_add),
+        "peers_updated": len(plan.peers_update),
+        "peers_deleted": len(plan.peers_delete),
+        "paths_announced": len(plan.announce),
+        "paths_withdrawn": len(plan.withdraw),
+        "exports_added": len(plan.exports_add),
+    }
     return ApplyReport(
+        changes=sum(detail.values()),
         full_sync=full_sync,
-        restarted_instance=restarted,
-        peers_added=len(plan.peers_add),
-        peers_updated=len(plan.peers_update),
-        peers_deleted=len(plan.peers_delete),
-        paths_announced=len(plan.announce),
-        paths_withdrawn=len(plan.withdraw),
-        exports_added=len(plan.exports_add),
+        seconds=seconds,
+        detail=detail,
+        restarted=restarted,
     )
 
 
-def _with_seconds(report: ApplyReport, seconds: float) -> ApplyReport:
-    return ApplyReport(**{**report.__dict__, "seconds": seconds})
-
-
-__all__ = [
-    "ApplyReport",
-    "ConfigRejected",
-    "DaemonClient",
-    "GobgpBackend",
-    "GobgpStatus",
-    "PeerStatus",
-    "TransientBackendError",
-]
+__all__ = ["DaemonClient", "GobgpDriver"]

@@ -1,4 +1,4 @@
-"""FRR view model: the node's BGP intent translated into FRR objects, names and numbers.
+"""Intent -> FRR model: the node's BGP intent translated into FRR objects, names and numbers.
 
 ``build_view(intent)`` computes everything the templates and the command generator need:
 route-map and list names, tag numbers, statement text in FRR's own canonical spelling
@@ -35,136 +35,27 @@ Every user-supplied string is validated here (``names.Checker``); a failure is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from frr import names
+from frr.model import (
+    AFI,
+    BFD_DEFAULTS,
+    BFD_ECHO_DEFAULT,
+    BFD_MIN_TTL_DEFAULT,
+    GLOBAL_STATEMENTS,
+    ROUTER_STATEMENTS,
+    BfdProfileView,
+    CommunityListView,
+    FrrView,
+    NeighborView,
+    NetworkView,
+    RouteMapEntryView,
+    RouterView,
+)
 from frr.names import Checker
 from orchestrator.core.bgp.intent import NodeBGPIntent, PeerIntent, PrefixIntent
-from orchestrator.core.model.cluster import BFDProfile, CommunityKind, DynamicASN, IPNetwork, Secret
-
-#: Router-level statements we own, in the order FRR prints them (router-id comes first).
-ROUTER_STATEMENTS = (
-    "no bgp ebgp-requires-policy",
-    "no bgp default ipv4-unicast",
-    "bgp graceful-restart preserve-fw-state",
-    "no bgp network import-check",
-)
-#: Top-level statements we own: next hops of multi-hop peers may resolve via a default route.
-GLOBAL_STATEMENTS = ("ip nht resolve-via-default", "ipv6 nht resolve-via-default")
-AFI = {4: "ipv4", 6: "ipv6"}
-
-# FRR's BFD defaults: a profile prints only what differs from them.
-_BFD_DEFAULTS = {"detect-multiplier": 3, "receive-interval": 300, "transmit-interval": 300}
-_BFD_ECHO_DEFAULT = 50
-_BFD_MIN_TTL_DEFAULT = 254
-
-
-@dataclass(frozen=True)
-class NeighborView:
-    key: str  # peer address or interface name
-    peer: str  # BGPPeer name
-    interface: bool
-    remote_as: str  # "64500", "internal", "external"
-    options: tuple[str, ...]  # statements after remote-as, FRR order, without the password
-    password: Secret | None
-    families: tuple[str, ...]  # "ipv4", "ipv6"
-    route_map_in: str
-    route_map_out: str
-
-    @property
-    def remote_as_statement(self) -> str:
-        prefix = "interface " if self.interface else ""
-        return f"{prefix}remote-as {self.remote_as}"
-
-    def statements(self, *, reveal: bool) -> tuple[str, ...]:
-        """Router-level statements in FRR's order; the password is revealed only on request
-        (the one place that hands it to vtysh or to the operator's terminal)."""
-        out = [self.remote_as_statement]
-        # FRR prints: local-as, description, bfd, bfd profile, password, port, ...
-        head = [s for s in self.options if s.startswith(("local-as", "description", "bfd"))]
-        tail = [s for s in self.options if s not in head]
-        out.extend(head)
-        if self.password is not None:
-            out.append(f"password {self.password.reveal() if reveal else '<redacted>'}")
-        out.extend(tail)
-        return tuple(out)
-
-    def af_statements(self) -> tuple[str, ...]:
-        return (
-            "activate",
-            f"route-map {self.route_map_in} in",
-            f"route-map {self.route_map_out} out",
-        )
-
-
-@dataclass(frozen=True)
-class RouteMapEntryView:
-    name: str
-    action: str  # permit | deny
-    seq: int
-    statements: tuple[str, ...]  # description, match, set, on-match lines in FRR order
-
-
-@dataclass(frozen=True)
-class CommunityListView:
-    name: str
-    expanded: bool
-    values: tuple[str, ...]
-
-    @property
-    def style(self) -> str:
-        return "expanded" if self.expanded else "standard"
-
-
-@dataclass(frozen=True)
-class NetworkView:
-    afi: str
-    prefix: str
-    route_map: str
-
-
-@dataclass(frozen=True)
-class BfdProfileView:
-    name: str
-    source: str  # BFDProfile name
-    statements: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RouterView:
-    asn: int
-    statements: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FrrView:
-    node: str
-    router: RouterView | None = None
-    globals: tuple[str, ...] = ()
-    neighbors: tuple[NeighborView, ...] = ()
-    networks: tuple[NetworkView, ...] = ()
-    route_maps: tuple[RouteMapEntryView, ...] = ()
-    community_lists: tuple[CommunityListView, ...] = ()
-    bfd_profiles: tuple[BfdProfileView, ...] = ()
-    #: Human notes for the rendered file (withheld IPs, problems); never applied.
-    notes: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def secrets(self) -> tuple[Secret, ...]:
-        return tuple(n.password for n in self.neighbors if n.password is not None)
-
-    def networks_in(self, afi: str) -> tuple[NetworkView, ...]:
-        return tuple(n for n in self.networks if n.afi == afi)
-
-    def neighbors_in(self, afi: str) -> tuple[NeighborView, ...]:
-        return tuple(n for n in self.neighbors if afi in n.families)
-
-    @property
-    def address_families(self) -> tuple[str, ...]:
-        used = {n.afi for n in self.networks} | {f for n in self.neighbors for f in n.families}
-        return tuple(a for a in ("ipv4", "ipv6") if a in used)
-
+from orchestrator.core.model.cluster import BFDProfile, CommunityKind, DynamicASN, IPNetwork
 
 # --------------------------------------------------------------------------- build
 
@@ -248,10 +139,6 @@ def _text(prefix: IPNetwork) -> str:
     return str(prefix)
 
 
-def _lsort(values: list[str]) -> list[str]:
-    return sorted(values, key=names.community_order)
-
-
 def _class_route_map(name: str, prefix: PrefixIntent, tag: str) -> RouteMapEntryView:
     """The ``network`` route-map of a class: its internal tag and local-pref only (local-pref
     is not a community: FRR's well-known community rules do not apply to it)."""
@@ -267,25 +154,17 @@ def _class_route_map(name: str, prefix: PrefixIntent, tag: str) -> RouteMapEntry
 def _class_out_statements(prefix: PrefixIntent) -> tuple[str, ...]:
     """One entry of a peer's outbound route-map for a class (statements in FRR's order):
     match the class's tag, set its communities, delete every internal tag."""
-    standard = {
-        t
-        for c in prefix.communities
-        if c.kind is CommunityKind.STANDARD and (t := names.community_text(c)) is not None
-    }
-    large = {
-        t
-        for c in prefix.communities
-        if c.kind is CommunityKind.LARGE and (t := names.community_text(c)) is not None
-    }
+    standard = names.communities_text(prefix.communities, CommunityKind.STANDARD)
+    large = names.communities_text(prefix.communities, CommunityKind.LARGE)
     statements = [
         f"description BGPAdvertisement {', '.join(prefix.advertisements)}",
         f"match large-community {names.adv_list(prefix.advertisements)}",
     ]
     if standard:
-        statements.append(f"set community {' '.join(_lsort(sorted(standard)))} additive")
+        statements.append(f"set community {standard} additive")
     statements.append(f"set large-comm-list {names.TAGS_LIST} delete")
     if large:
-        statements.append(f"set large-community {' '.join(_lsort(sorted(large)))} additive")
+        statements.append(f"set large-community {large} additive")
     return tuple(statements)
 
 
@@ -380,33 +259,22 @@ def _bfd_profile(profile: BFDProfile, check: Checker) -> BfdProfileView:
     check.name("BFDProfile", "name", profile.name)
     s: list[str] = []
     # FRR's print order; values equal to FRR's defaults are not printed by FRR either.
-    if profile.detect_multiplier != _BFD_DEFAULTS["detect-multiplier"]:
+    if profile.detect_multiplier != BFD_DEFAULTS["detect-multiplier"]:
         s.append(f"detect-multiplier {profile.detect_multiplier}")
-    if profile.transmit_interval != _BFD_DEFAULTS["transmit-interval"]:
+    if profile.transmit_interval != BFD_DEFAULTS["transmit-interval"]:
         s.append(f"transmit-interval {profile.transmit_interval}")
-    if profile.receive_interval != _BFD_DEFAULTS["receive-interval"]:
+    if profile.receive_interval != BFD_DEFAULTS["receive-interval"]:
         s.append(f"receive-interval {profile.receive_interval}")
     if profile.passive_mode:
         s.append("passive-mode")
     if profile.echo_mode:
         s.append("echo-mode")
-    if profile.echo_interval != _BFD_ECHO_DEFAULT:
+    if profile.echo_interval != BFD_ECHO_DEFAULT:
         s.append(f"echo transmit-interval {profile.echo_interval}")
         s.append(f"echo receive-interval {profile.echo_interval}")
-    if profile.minimum_ttl is not None and profile.minimum_ttl != _BFD_MIN_TTL_DEFAULT:
+    if profile.minimum_ttl is not None and profile.minimum_ttl != BFD_MIN_TTL_DEFAULT:
         s.append(f"minimum-ttl {profile.minimum_ttl}")
     return BfdProfileView(names.bfd_profile(profile.name), profile.name, tuple(s))
-
-
-def bfd_default(statement: str) -> str | None:
-    """The statement that restores FRR's default for a BFD profile setting (FRR has no
-    ``no`` form for the intervals)."""
-    key = statement.rsplit(" ", 1)[0]
-    if key in _BFD_DEFAULTS:
-        return f"{key} {_BFD_DEFAULTS[key]}"
-    if key in ("echo transmit-interval", "echo receive-interval"):
-        return f"{key} {_BFD_ECHO_DEFAULT}"
-    return None
 
 
 def _notes(intent: NodeBGPIntent) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""GobgpBackend decisions against an in-memory gobgpd (``FakeGobgpd``).
+"""GobgpDriver decisions against an in-memory gobgpd (``FakeGobgpd``).
 
 The fake keeps gobgpd's rules that ordering bugs would break: the instance must be started
 before anything else, a policy needs its defined sets, an assigned policy cannot be deleted,
@@ -8,8 +8,10 @@ way gobgpd does (hold 90 s, ...).
 Covers: first apply reads back and builds everything; steady state sends nothing; one more
 path is one push; a restarted daemon (fake reset) is detected and fully re-applied; a
 half-failed apply makes the next one read back; a changed instance is stopped and started;
-invalid input is refused before any call; passwords never appear in errors; ``status`` when
-the daemon is unreachable; and the property: after any sequence of desired states, daemon
+invalid input is refused before any call (and is the intent's fault, not the daemon's);
+passwords never appear in errors; ``status`` raises while the daemon is unreachable (the
+worker marks the sessions unknown); ``check_drift`` repairs a restarted daemon; ``probe``
+changes with the daemon process; and the property: after any sequence of desired states, daemon
 restarts and backend restarts, the daemon holds exactly the last desired state.
 """
 
@@ -24,7 +26,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gobgp import client as rpc
-from gobgp.backend import DaemonClient, GobgpBackend
+from gobgp.diff import (
+    IMPORT_POLICY,
+    ExportPolicy,
+    PeerSnapshot,
+    RibPath,
+    effective_timers,
+    export_assignment,
+    rib_path,
+)
+from gobgp.driver import DaemonClient, GobgpDriver
 from gobgp.errors import ConfigRejected, TransientBackendError, scrub
 from gobgp.model import (
     Community,
@@ -36,17 +47,9 @@ from gobgp.model import (
     IPAddress,
     IPNetwork,
 )
-from gobgp.plan import (
-    IMPORT_POLICY,
-    ExportPolicy,
-    PeerSnapshot,
-    RibPath,
-    SessionState,
-    effective_timers,
-    export_assignment,
-    rib_path,
-)
 from orchestrator.core.model.cluster import Secret
+from orchestrator.routing.errors import Fault, fault_of
+from orchestrator.routing.report import SessionState
 
 INSTANCE = GobgpGlobal(64512, IPv4Address("198.51.100.11"))
 PASSWORD = "correct-horse-battery"
@@ -59,6 +62,7 @@ class FakeGobgpd:
         self.calls: list[str] = []
         self.down = False
         self.fail_on: str | None = None
+        self.process = 1  # a restarted daemon is another process
         self.reset()
 
     def reset(self) -> None:
@@ -86,6 +90,10 @@ class FakeGobgpd:
     # the DaemonClient calls
     def close(self) -> None:
         pass
+
+    def identity(self) -> int:
+        self.get_global()
+        return self.process
 
     def get_global(self) -> GobgpGlobal | None:
         self._call("GetBgp", needs_instance=False)
@@ -211,11 +219,11 @@ class FakeGobgpd:
         (self.neighbor_sets if kind == rpc.NEIGHBOR else self.tag_sets).remove(name)
 
 
-def backend_on(fake: FakeGobgpd) -> GobgpBackend:
+def backend_on(fake: FakeGobgpd) -> GobgpDriver:
     def make(_secrets: object) -> DaemonClient:
         return fake
 
-    return GobgpBackend(client=make)
+    return GobgpDriver(client=make)
 
 
 def effective(peer: GobgpPeer) -> GobgpPeer:
@@ -262,19 +270,20 @@ def desired(count: int, peers: tuple[GobgpPeer, ...] = (R1, R2)) -> GobgpDesired
 def test_first_apply_builds_everything_then_steady_state_is_quiet() -> None:
     fake = FakeGobgpd()
     backend = backend_on(fake)
-    report = backend.apply(desired(3))
-    assert report.full_sync and report.restarted_instance
-    assert (report.peers_added, report.paths_announced, report.exports_added) == (2, 3, 2)
+    report = backend.apply_desired(desired(3))
+    assert report.full_sync and report.restarted
+    detail = report.detail
+    assert (detail["peers_added"], detail["paths_announced"], detail["exports_added"]) == (2, 3, 2)
     assert_holds(fake, desired(3))
 
     fake.calls.clear()
-    again = backend.apply(desired(3))
+    again = backend.apply_desired(desired(3))
     assert not again.full_sync and not again.changed
     # only the consistency check: instance, neighbours, RIB size per family
     assert fake.calls == ["GetBgp", "ListPeer", "GetTable", "GetTable"]
 
     fake.calls.clear()
-    assert backend.apply(desired(4)).paths_announced == 1
+    assert backend.apply_desired(desired(4)).detail["paths_announced"] == 1
     assert fake.calls[-1] == "AddPathStream" and fake.calls.count("AddPathStream") == 1
     assert_holds(fake, desired(4))
 
@@ -282,27 +291,27 @@ def test_first_apply_builds_everything_then_steady_state_is_quiet() -> None:
 def test_restarted_daemon_is_detected_and_reapplied() -> None:
     fake = FakeGobgpd()
     backend = backend_on(fake)
-    backend.apply(desired(3))
+    backend.apply_desired(desired(3))
     fake.reset()  # gobgpd restarted: bare
-    report = backend.apply(desired(3))
-    assert report.full_sync and report.restarted_instance and report.paths_announced == 3
+    report = backend.apply_desired(desired(3))
+    assert report.full_sync and report.restarted and report.detail["paths_announced"] == 3
     assert_holds(fake, desired(3))
 
 
 def test_lost_paths_are_detected() -> None:
     fake = FakeGobgpd()
     backend = backend_on(fake)
-    backend.apply(desired(3))
+    backend.apply_desired(desired(3))
     fake.paths.pop(ip_network("203.0.113.1/32"))  # someone deleted a path by hand
-    report = backend.apply(desired(3))
-    assert report.full_sync and not report.restarted_instance and report.paths_announced == 1
+    report = backend.apply_desired(desired(3))
+    assert report.full_sync and not report.restarted and report.detail["paths_announced"] == 1
     assert_holds(fake, desired(3))
 
 
 def test_new_backend_on_configured_daemon_changes_nothing() -> None:
     fake = FakeGobgpd()
-    backend_on(fake).apply(desired(3))
-    report = backend_on(fake).apply(desired(3))
+    backend_on(fake).apply_desired(desired(3))
+    report = backend_on(fake).apply_desired(desired(3))
     assert report.full_sync and not report.changed
     assert "UpdatePeer" not in fake.calls[-12:]
 
@@ -310,13 +319,13 @@ def test_new_backend_on_configured_daemon_changes_nothing() -> None:
 def test_half_failed_apply_makes_the_next_one_read_back() -> None:
     fake = FakeGobgpd()
     backend = backend_on(fake)
-    backend.apply(desired(2))
+    backend.apply_desired(desired(2))
     fake.fail_on = "AddPeer"
     three = desired(2, (R1, R2, GobgpPeer("r3", ip_address("198.51.100.3"), 64500)))
     with pytest.raises(ConfigRejected):
-        backend.apply(three)
+        backend.apply_desired(three)
     fake.fail_on = None
-    report = backend.apply(three)
+    report = backend.apply_desired(three)
     assert report.full_sync
     assert_holds(fake, three)
 
@@ -324,10 +333,10 @@ def test_half_failed_apply_makes_the_next_one_read_back() -> None:
 def test_changed_instance_restarts_it() -> None:
     fake = FakeGobgpd()
     backend = backend_on(fake)
-    backend.apply(desired(2))
+    backend.apply_desired(desired(2))
     moved = replace(desired(2), instance=replace(INSTANCE, asn=64513))
-    report = backend.apply(moved)
-    assert report.restarted_instance and "StopBgp" in fake.calls
+    report = backend.apply_desired(moved)
+    assert report.restarted and "StopBgp" in fake.calls
     assert_holds(fake, moved)
 
 
@@ -336,26 +345,47 @@ def test_invalid_state_is_refused_before_any_call() -> None:
     bad = GobgpDesired(
         INSTANCE, (R1,), (GobgpPath(ip_network("203.0.113.1/32"), frozenset({"x"})),)
     )
-    with pytest.raises(ConfigRejected, match="unknown peer"):
-        backend_on(fake).apply(bad)
-    assert fake.calls == []
+    with pytest.raises(ConfigRejected, match="unknown peer") as err:
+        backend_on(fake).apply_desired(bad)
+    assert fake.calls == [] and fault_of(err.value) is Fault.INVALID  # not retried
 
 
-def test_unreachable_daemon_is_transient_and_status_reports_down() -> None:
+def test_unreachable_daemon_is_transient_and_status_raises() -> None:
     fake = FakeGobgpd()
     backend = backend_on(fake)
-    backend.apply(desired(1))
-    status = backend.status()
-    assert status.reachable and all(p.up and p.announced == 1 for p in status.peers)
-    fake.down = True
-    with pytest.raises(TransientBackendError):
-        backend.apply(desired(1))
-    status = backend.status()
-    assert not status.reachable
-    assert [(p.name, p.up, p.announced) for p in status.peers] == [
-        ("r1", False, 0),
-        ("r2", False, 0),
+    backend.apply_desired(desired(1))
+    assert [(s.peer, s.state, s.announced) for s in backend.status()] == [
+        ("r1", SessionState.ESTABLISHED, 1),
+        ("r2", SessionState.ESTABLISHED, 1),
     ]
+    assert backend.status()[0].hint is None
+    assert [s.neighbor for s in backend.sessions()] == ["198.51.100.1", "198.51.100.2"]
+    fake.down = True
+    with pytest.raises(TransientBackendError) as err:
+        backend.apply_desired(desired(1))
+    assert fault_of(err.value) is Fault.UNAVAILABLE
+    with pytest.raises(TransientBackendError):
+        backend.status()  # the worker marks every session unknown
+    with pytest.raises(TransientBackendError):
+        backend.probe()
+
+
+def test_drift_check_repairs_a_restarted_daemon_and_probe_tells_it_apart() -> None:
+    fake = FakeGobgpd()
+    backend = backend_on(fake)
+    backend.apply_desired(desired(3))
+    first = backend.probe()
+    assert backend.check_drift().drifted == ()
+    fake.reset()  # gobgpd restarted: bare, another process
+    fake.process += 1
+    assert backend.probe() != first
+    report = backend.check_drift()
+    assert report.repaired and report.drifted == ("instance not started (gobgpd restarted bare?)",)
+    assert_holds(fake, desired(3))
+    fake.paths.pop(ip_network("203.0.113.1/32"))
+    report = backend.check_drift()
+    assert report.repaired and report.drifted == ("ipv4-unicast paths (2 of 3)",)
+    assert_holds(fake, desired(3))
 
 
 def test_scrub_removes_passwords_and_bounds_length() -> None:
@@ -414,5 +444,5 @@ def test_daemon_always_ends_up_holding_the_last_desired_state(
             fake.reset()
         elif event == "speaker_restart":
             backend = backend_on(fake)
-        backend.apply(state)
+        backend.apply_desired(state)
         assert_holds(fake, state)
