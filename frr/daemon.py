@@ -52,6 +52,9 @@ RUN_ROOT = Path("/var/run/frr")
 DEFAULT_DAEMONS = ("zebra", "bgpd", "bfdd", "staticd")
 KNOWN = frozenset({"zebra", "bgpd", "bfdd", "staticd", "ospfd", "ospf6d", "ripd"})
 START_TIMEOUT = 15.0
+#: FRR's defaults profiles (``frr defaults ...``, ``-F``): they change what a bare daemon
+#: runs with, and so what ``show running-config`` prints for the same configuration.
+PROFILES = ("traditional", "datacenter")
 
 
 class FrrStartError(RuntimeError):
@@ -111,12 +114,18 @@ def daemon_command(
     log: str = "stdout",
     log_level: str | None = None,
     binary_dir: Path = FRR_BIN,
+    profile: str | None = None,
 ) -> list[str]:
     """The command line of one daemon. ``log``: FRR's ``--log`` target (``stdout``,
-    ``file:PATH``, ``syslog``)."""
+    ``file:PATH``, ``syslog``); ``profile``: FRR's defaults profile (``-F``: ``traditional``,
+    ``datacenter``), FRR's own default when None."""
+    if profile is not None and profile not in PROFILES:
+        raise ValueError(f"unknown FRR defaults profile {profile!r} (known: {', '.join(PROFILES)})")
     cmd = [str(binary_dir / daemon)]
     if paths.pathspace:
         cmd += ["-N", paths.pathspace]
+    if profile is not None:
+        cmd += ["-F", profile]
     cmd += ["-u", "frr", "-g", "frr"]
     if paths.socket_dir is not None:
         sockets = paths.socket_dir
@@ -219,6 +228,7 @@ class FrrInstance:
         *,
         daemons: tuple[str, ...] = DEFAULT_DAEMONS,
         log_dir: Path | None = None,
+        profile: str | None = None,
     ) -> None:
         self.netns = netns
         self.ns = ns
@@ -228,6 +238,7 @@ class FrrInstance:
         self.conf_dir = self.paths.conf_dir
         self.run_dir = self.paths.run_dir
         self.log_dir = log_dir
+        self.profile = profile
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.vtysh = self.paths.vtysh()
 
@@ -269,7 +280,7 @@ class FrrInstance:
             log, level = "syslog", "emergencies"  # quiet
         else:
             log, level = f"file:{self.log_dir / f'{self.ns}-{daemon}.log'}", None
-        cmd = daemon_command(daemon, self.paths, log=log, log_level=level)
+        cmd = daemon_command(daemon, self.paths, log=log, log_level=level, profile=self.profile)
         proc = self.netns.popen(self.ns, *cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._procs[daemon] = proc
         wait_answering(self.paths, daemon, alive=lambda: proc.poll() is None, timeout=timeout)

@@ -32,7 +32,7 @@ from frr.client import VtyshLike
 from frr.diff import Command, diff
 from frr.errors import VtyshCommandError, VtyshError, redact
 from frr.model import FrrView
-from frr.owned import Owned, owned_from_view, parse_running
+from frr.owned import Owned, defaults_profile, in_profile, owned_from_view, parse_running
 from frr.status import peer_status, sessions
 from frr.translate import build_view
 from orchestrator.core.bgp.intent import NodeBGPIntent
@@ -77,10 +77,11 @@ class FrrDriver:
     def __init__(self, vtysh: VtyshLike) -> None:
         self._vtysh = vtysh
         self._applied: Owned | None = None  # what FRR runs, as far as we know
-        self._target: Owned | None = None  # last good intent, as owned config
+        self._target: Owned | None = None  # last good intent, as owned config (our terms)
         self._view: FrrView | None = None
         self._secrets: tuple[Secret, ...] = ()  # of the last good and the last tried view
         self.repairs = 0  # drift repairs so far
+        self._profile: str | None = None  # FRR's defaults profile, from its running config
 
     @property
     def view(self) -> FrrView | None:
@@ -88,7 +89,12 @@ class FrrDriver:
         return self._view
 
     def _read_running(self) -> Owned:
-        return parse_running(self._vtysh.show("show running-config"))
+        text = self._vtysh.show("show running-config")
+        self._profile = defaults_profile(text)
+        return parse_running(text)
+
+    def _in_frr_terms(self, target: Owned) -> Owned:
+        return in_profile(target, self._profile)
 
     def _send(self, commands: list[Command], view: FrrView) -> None:
         try:
@@ -108,14 +114,14 @@ class FrrDriver:
         start = time.perf_counter()
         view = build_view(intent)  # ConversionError: messages never quote a password
         self._secrets = (*(self._view.secrets if self._view else ()), *view.secrets)
-        target = owned_from_view(view)
         full_sync = self._applied is None
         current = self._read_running() if full_sync else self._applied
         assert current is not None
-        commands = diff(current, target)
+        target = owned_from_view(view)
+        commands = diff(current, self._in_frr_terms(target))
         if commands:
             self._send(commands, view)
-        self._applied, self._target, self._view = target, target, view
+        self._applied, self._target, self._view = self._in_frr_terms(target), target, view
         return ApplyReport(
             changes=len(commands),
             full_sync=full_sync,
@@ -129,15 +135,17 @@ class FrrDriver:
         if self._target is None or self._view is None:
             return DriftReport((), False, 0)
         running = self._read_running()
-        if running == self._target:
+        # in FRR's terms of the profile it runs under now (a restarted daemon may have another)
+        target = self._in_frr_terms(self._target)
+        if running == target:
             self._applied = running
             return DriftReport((), False, 0)
-        drifted = differences(running, self._target)
+        drifted = differences(running, target)
         if not repair:
             return DriftReport(drifted, False, 0)
-        commands = diff(running, self._target)
+        commands = diff(running, target)
         self._send(commands, self._view)
-        self._applied = self._target
+        self._applied = target
         self.repairs += 1
         return DriftReport(drifted, True, len(commands))
 

@@ -33,6 +33,16 @@ ZEBRA_GLOBALS = ("ip nht resolve-via-default", "ipv6 nht resolve-via-default")
 #: the repair.
 BGPD_GLOBALS = ("bgp route-map delay-timer 0",)
 GLOBAL_STATEMENTS = ZEBRA_GLOBALS + BGPD_GLOBALS
+#: Router statements of ours that FRR does not print under a defaults profile, because
+#: there they are the default (``frr defaults datacenter`` turns ebgp-requires-policy off).
+#: ``show running-config`` names the profile it runs under; comparing our target with FRR's
+#: text without this made every drift check under ``datacenter`` "repair" the router
+#: settings, forever. Checked against real FRR for every profile in ``PROFILES``
+#: (tests/integration/test_frr_profiles.py).
+PROFILE_IMPLIED: dict[str, frozenset[str]] = {
+    "traditional": frozenset(),
+    "datacenter": frozenset({"no bgp ebgp-requires-policy"}),
+}
 AFI = {4: "ipv4", 6: "ipv6"}
 
 # FRR's BFD defaults: a profile prints only what differs from them.

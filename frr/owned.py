@@ -11,6 +11,10 @@ FRR's canonical spelling. Two sources produce it:
   away. Inside an object we own, every statement counts: a hand-made change to one of our
   neighbours or route-maps is drift.
 
+FRR prints only what differs from the defaults of the profile it runs under (``frr defaults
+traditional`` or ``datacenter``), so a target is compared in FRR's terms:
+``in_profile(target, defaults_profile(text))`` drops what that profile implies.
+
 The diff (``frr.diff``) works on two ``Owned`` values, never on FRR text. Passwords are kept
 as ``Secret`` (redacted in every repr).
 """
@@ -19,10 +23,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from frr import names
-from frr.model import GLOBAL_STATEMENTS, ROUTER_STATEMENTS, FrrView
+from frr.model import GLOBAL_STATEMENTS, PROFILE_IMPLIED, ROUTER_STATEMENTS, FrrView
 from orchestrator.core.model.cluster import Secret
 
 
@@ -94,7 +98,27 @@ def owned_from_view(view: FrrView) -> Owned:
     )
 
 
+def in_profile(target: Owned, profile: str | None) -> Owned:
+    """``target`` as FRR prints it under ``profile``: without the statements that are
+    that profile's defaults (an unknown or absent profile changes nothing)."""
+    implied = PROFILE_IMPLIED.get(profile or "", frozenset())
+    if target.asn is None or not implied & target.router:
+        return target
+    return replace(target, router=target.router - implied)
+
+
 # --------------------------------------------------------------------------- parsing
+
+_PROFILE = re.compile(r"frr defaults (\S+)")
+
+
+def defaults_profile(text: str) -> str | None:
+    """The defaults profile ``show running-config`` says FRR runs under."""
+    for line in text.splitlines()[:20]:  # FRR prints it in the header, before any object
+        if m := _PROFILE.fullmatch(line.strip()):
+            return m.group(1)
+    return None
+
 
 _ROUTER = re.compile(r"router bgp (\d+)(?: (vrf|view) \S+)?")
 _ROUTE_MAP = re.compile(r"route-map (\S+) (permit|deny) (\d+)")
@@ -102,7 +126,11 @@ _LCL = re.compile(r"bgp large-community-list (standard|expanded) (\S+)(?: seq \d
 _AF = re.compile(r"address-family (ipv4|ipv6) unicast")
 _NETWORK = re.compile(r"network (\S+)(?: route-map (\S+))?")
 _NEIGHBOR = re.compile(r"neighbor (\S+) (.+)")
-_OWNED_ROUTER = frozenset(ROUTER_STATEMENTS)
+# our router statements in both forms: a profile may print the opposite of ours (a hand-made
+# "bgp ebgp-requires-policy" shows only under datacenter, where "no" is the default)
+_OWNED_ROUTER = frozenset(ROUTER_STATEMENTS) | frozenset(
+    s[3:] if s.startswith("no ") else f"no {s}" for s in ROUTER_STATEMENTS
+)
 
 
 @dataclass

@@ -142,6 +142,48 @@ def test_drift_is_detected_and_repaired() -> None:
     assert not backend.check_drift(repair=False).repaired
 
 
+def datacenter(text: str) -> str:
+    """``text`` as FRR under ``frr defaults datacenter`` prints it: the header names the
+    profile, and ``no bgp ebgp-requires-policy`` (that profile's default) is not printed."""
+    body = text.replace(" no bgp ebgp-requires-policy\n", "")
+    assert body != text
+    return "frr version 8.4.4\nfrr defaults datacenter\n" + body
+
+
+def test_drift_is_compared_in_the_terms_of_frrs_defaults_profile() -> None:
+    fake = FakeVtysh()
+    backend = FrrDriver(fake)
+    backend.apply(intent(2))
+    target = render_config(backend.view)  # type: ignore[arg-type]
+    fake.running = datacenter(target)
+    for _ in range(3):
+        assert backend.check_drift().drifted == ()
+    assert backend.repairs == 0 and fake.batches[-1] != []
+    # a hand-made change that the profile does print is still drift, repaired once
+    fake.running = fake.running.replace(
+        "router bgp 64512\n", "router bgp 64512\n bgp ebgp-requires-policy\n"
+    )
+    report = backend.check_drift()
+    assert report.repaired and report.drifted == ("router bgp settings",)
+    assert [c.line for c in fake.batches[-1]] == ["no bgp ebgp-requires-policy"]
+    # the same daemon restarted under traditional: the statement is ours to send again
+    fake.running = "frr version 8.4.4\nfrr defaults traditional\n"
+    backend.forget()
+    fake.batches.clear()
+    backend.apply(intent(2))
+    assert "no bgp ebgp-requires-policy" in [c.line for c in fake.batches[-1]]
+
+
+def test_a_full_sync_under_datacenter_sends_only_what_is_missing() -> None:
+    fake = FakeVtysh()
+    first = FrrDriver(fake)
+    first.apply(intent(2))
+    fake.running = datacenter(render_config(first.view))  # type: ignore[arg-type]
+    fake.batches.clear()
+    FrrDriver(fake).apply(intent(2))  # a restarted speaker, FRR already configured
+    assert fake.batches == []
+
+
 def test_passwords_never_in_logs_stages_or_exceptions() -> None:
     out = io.StringIO()
     log.configure("debug", stream=out)
