@@ -31,6 +31,10 @@ from orchestrator.routing.worker import RoutingWorker
 from orchestrator.runtime.metrics import serve
 from orchestrator.runtime.speaker import Speaker
 
+#: ``orchestrator.l2.priority.MODES``, spelled here so that parsing the command line does not
+#: import the L2 stack (a unit test keeps the two equal).
+PRIORITIES = ("rt", "nice", "none")
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -88,6 +92,13 @@ def register(sub: Any) -> None:
         default=None,
         metavar="SECONDS",
         help="re-send gratuitous ARP/NA for every announced IP this often (default: off)",
+    )
+    p.add_argument(
+        "--announcer-priority",
+        choices=PRIORITIES,
+        default="rt",
+        help="scheduling priority of the ARP/NDP announcer process: rt (SCHED_RR), nice, "
+        "none (default rt; needs CAP_SYS_NICE, falls back to a weaker mode without it)",
     )
     p.add_argument(
         "--metrics-address",
@@ -148,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     announcer = None
     if not args.no_l2:
         from orchestrator.l2 import L2Collector
+        from orchestrator.l2.priority import Priority
         from orchestrator.l2.process import AnnouncerProcess
 
         # its own process: the GIL and the garbage collections of the caches stay here
@@ -155,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             interfaces=args.interface,
             refresh=args.gratuitous_refresh,
             quiet_after=args.lease_duration,
+            priority=Priority(args.announcer_priority),
         )
         announcer.start()
         registry.register(L2Collector(announcer.stats))

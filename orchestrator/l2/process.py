@@ -53,6 +53,7 @@ from orchestrator import log as log_channel
 from orchestrator.core.model.cluster import IPAddress
 from orchestrator.l2.announcer import Announcer
 from orchestrator.l2.garp import GarpTiming
+from orchestrator.l2.priority import Priority, raise_priority
 from orchestrator.l2.stats import L2Stats
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,12 @@ def _child(
     refresh: float | None,
     quiet_after: float | None = None,
     counters_every: float = COUNTERS_EVERY,
+    priority: Priority = Priority.NONE,
 ) -> None:
     """The child process: one ``Announcer``, driven by what comes down ``conn``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise_priority(priority)  # before the announcer's thread starts, so it inherits it
     announcer = Announcer(interfaces=interfaces, timing=GarpTiming(refresh=refresh))
     announcer.start()
     table: Table = {}
@@ -137,7 +140,9 @@ class AnnouncerProcess:
         quiet_after: float | None = None,
         restart_delay: float = 1.0,
         counters_every: float = COUNTERS_EVERY,
+        priority: Priority = Priority.NONE,
     ) -> None:
+        self._priority = priority
         self._interfaces = list(interfaces) if interfaces is not None else None
         self._refresh = refresh
         self._quiet_after = quiet_after
@@ -218,6 +223,7 @@ class AnnouncerProcess:
                 "refresh": self._refresh,
                 "quiet_after": self._quiet_after,
                 "counters_every": self._counters_every,
+                "priority": self._priority.value,
             }
         )
         with theirs:
@@ -286,6 +292,7 @@ def main(argv: list[str]) -> int:
         config["refresh"],
         config["quiet_after"],
         config["counters_every"],
+        Priority(config.get("priority", Priority.NONE.value)),
     )
     return 0
 

@@ -13,12 +13,16 @@ the reference in the same run, interleaved in blocks of 100. The responder is
 2. with N Services and their EndpointSlices held in the same process (10,000 by default),
    one Service edit parsed every 100 ms and a full parse every 5 s (``churn``);
 3. the same with the interpreter's switch interval at 0.5 ms instead of 5 ms;
-4. the same snapshot work in a separate process beside the announcer's (same CPUs).
+4. the same snapshot work in a separate process beside the announcer's (same CPUs);
+5. the announcer alone while two other processes keep both CPUs busy (``BUSY``, plain
+   spinning loops at normal priority, as a build or a noisy pod would);
+6. the same with the announcer at the priority ``mlb speaker`` gives it by default
+   (``--announcer-priority rt``: SCHED_RR, ``orchestrator.l2.priority``).
 
 Requests are spaced ``--gap`` (1 ms), so each one is answered on its own. Prints p50, p99,
 p99.9 and the maximum per row, and the full garbage collections of the process holding the
 snapshot. Figures only; exits 1 only if the setup fails. Run (root): ``make bench-l2-heap``
-or ``.venv/bin/python tests/bench/bench_l2_heap.py [--services N] [--count N]``.
+or ``.venv/bin/python tests/bench/bench_l2_heap.py [--services N] [--count N] [--rows 1,5,6]``.
 """
 
 from __future__ import annotations
@@ -52,6 +56,13 @@ from tests.bench.bench_l2 import (  # noqa: E402
 )
 
 VIPS = 1_000
+#: A CPU-bound loader for rows 5 and 6: spins until killed, or for at most 600 s.
+BUSY = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end:\n    pass\n"
+
+
+def busy(cpus: int) -> list[subprocess.Popen[bytes]]:
+    """``cpus`` spinning processes at normal priority (no network: they only take CPU)."""
+    return [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cpus)]
 
 
 def start(ns: Namespaces, node: str, services: int, *options: str) -> subprocess.Popen[bytes]:
@@ -92,18 +103,24 @@ def main() -> int:
     ap.add_argument("--services", type=int, default=10_000)
     ap.add_argument("--count", type=int, default=5000, help="requests per row and responder")
     ap.add_argument("--gap", type=float, default=0.001, help="seconds between requests")
+    ap.add_argument("--rows", default="1,2,3,4,5,6", help="which rows to run, e.g. 1,5,6")
     args = ap.parse_args()
+    wanted = {int(r) for r in args.rows.split(",") if r.strip()}
     if os.geteuid() != 0:
         raise SystemExit("bench_l2_heap needs root (network namespaces, raw sockets)")
     count = max(1000, args.count // 100 * 100)
     ours: list[IPAddress] = [IPv4Address(int(V4_FIRST) + i) for i in range(VIPS)]
     n = args.services
-    rows: tuple[tuple[str, int, tuple[str, ...]], ...] = (
-        ("announcer alone", 0, ()),
-        (f"{n} Services, same process", n, ()),
-        (f"{n} Services, same, switch 0.5 ms", n, ("--switch", "0.0005")),
-        (f"{n} Services, separate process", n, ("--elsewhere",)),
+    cpus = os.cpu_count() or 1
+    every: tuple[tuple[str, int, tuple[str, ...], int], ...] = (
+        ("announcer alone", 0, (), 0),
+        (f"{n} Services, same process", n, (), 0),
+        (f"{n} Services, same, switch 0.5 ms", n, ("--switch", "0.0005"), 0),
+        (f"{n} Services, separate process", n, ("--elsewhere",), 0),
+        (f"alone, {cpus} CPUs busy, normal priority", 0, (), cpus),
+        (f"alone, {cpus} CPUs busy, SCHED_RR (rt)", 0, ("--priority", "rt"), cpus),
     )
+    rows = [row for i, row in enumerate(every, 1) if i in wanted]
     out = [
         f"ARP answer latency in us, requests {args.gap * 1e3:g} ms apart, {count} per row; "
         f"CPUs {os.cpu_count()}",
@@ -111,14 +128,19 @@ def main() -> int:
     ]
     with Namespaces(tag="h") as ns:
         n1, client = build(ns)
-        for label, services, options in rows:
+        for label, services, options, loaders in rows:
             proc = start(ns, n1, services, *options)
+            load: list[subprocess.Popen[bytes]] = []
             try:
                 time.sleep(6.5)  # the takeover burst (5 s) is over
+                load = busy(loaders)
                 with Prober("eth0", netns=client, ip4=CLIENT4, ip6=CLIENT6) as p:
                     p.drain()
                     kernel, mine = interleaved(p, NODE4, ours, count=count, gap=args.gap)
             finally:
+                for loader in load:
+                    loader.kill()
+                    loader.wait(10)
                 gcs = stop(proc)
             out.append(f"{label:<38} kernel {figures(kernel)}")
             out.append(f"{'':<38} ours   {figures(mine)}")

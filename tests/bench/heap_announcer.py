@@ -7,9 +7,11 @@ Run by the bench inside the node's namespace:
 ``python tests/bench/heap_announcer.py --services N [--switch S] [--elsewhere] FIRST4
 FIRST6 COUNT``: ``--switch`` sets the interpreter's switch interval; ``--elsewhere`` keeps
 the snapshot work in a child process instead (the announcer alone in its own process,
-beside the same CPU load). Prints ``announcing`` when ready; on SIGTERM prints one JSON
-line to stderr with the full (generation 2) garbage collections of the process that held
-the snapshot: how many, and their durations.
+beside the same CPU load); ``--priority`` gives the announcer's process the scheduling
+priority ``mlb speaker --announcer-priority`` would (``orchestrator.l2.priority``).
+Prints ``announcing`` when ready; on SIGTERM prints one JSON line to stderr with the full
+(generation 2) garbage collections of the process that held the snapshot: how many, and
+their durations.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from orchestrator.adapters.files.manifests import load_directory  # noqa: E402
 from orchestrator.core.parse import ParseMemo, parse_snapshot  # noqa: E402
 from orchestrator.l2 import Announcer  # noqa: E402
+from orchestrator.l2.priority import Priority, raise_priority  # noqa: E402
 
 Docs = list[tuple[str, dict[str, Any]]]
 
@@ -135,6 +138,7 @@ def main() -> int:
     ap.add_argument("--services", type=int, default=10_000)
     ap.add_argument("--switch", type=float, help="sys.setswitchinterval, seconds")
     ap.add_argument("--elsewhere", action="store_true", help="snapshot work in a child")
+    ap.add_argument("--priority", default="none", help="rt, nice or none (as the speaker's)")
     ap.add_argument("--churn-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("first4", nargs="?")
     ap.add_argument("first6", nargs="?")
@@ -161,6 +165,9 @@ def main() -> int:
     elif args.services:
         worker = threading.Thread(target=churn, args=(cluster(args.services), stop), daemon=True)
     first4, first6 = ip_address(args.first4), ip_address(args.first6)
+    got = raise_priority(Priority(args.priority))  # before the announcer's thread starts
+    if got.value != args.priority:
+        raise SystemExit(f"priority {args.priority} refused (got {got.value})")
     announcer = Announcer(interfaces=["eth0"])
     announcer.start()
     announcer.set_announced(

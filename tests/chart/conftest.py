@@ -49,6 +49,7 @@ VALUE_SETS: dict[str, Callable[[], Obj]] = {
             "interfaces": ["eth0", "bond0.100"],
             "leaseDuration": 3,
             "renewInterval": 0.5,
+            "announcerPriority": "none",
         }
     },
     "backend-none": lambda: {"speaker": {"backend": "none"}},

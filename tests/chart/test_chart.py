@@ -82,7 +82,7 @@ NOT_BUILT_IN = frozenset({"ServiceMonitor"})
 #: one; SETUID/SETGID let them drop to the frr user (`mlb frr run` passes -u frr -g frr).
 CAPS_ALLOWED: dict[str, frozenset[str]] = {
     "controller": frozenset(),
-    "speaker": frozenset({"NET_RAW", "NET_ADMIN"}),
+    "speaker": frozenset({"NET_RAW", "NET_ADMIN", "SYS_NICE"}),
     "frr": frozenset({"NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE", "SYS_ADMIN", "SETUID", "SETGID"}),
     "gobgpd": frozenset({"NET_BIND_SERVICE"}),
 }
@@ -482,7 +482,15 @@ def test_speaker_args_are_accepted_by_mlb(value_set: str) -> None:
     assert (args.interface or []) == speaker_values.get("interfaces", [])
     assert args.lease_duration == speaker_values.get("leaseDuration", 2.0)
     assert args.renew_interval == speaker_values.get("renewInterval", 1.0)
+    assert args.announcer_priority == speaker_values.get("announcerPriority", "rt")
     assert args.no_l2 is False
+
+
+def test_sys_nice_only_when_the_announcer_priority_needs_it(value_set: str) -> None:
+    priority = values_of(value_set).get("speaker", {}).get("announcerPriority", "rt")
+    container = containers(pod_spec(objects(value_set), "speaker"))["speaker"]
+    added = container["securityContext"]["capabilities"]["add"]
+    assert ("SYS_NICE" in added) == (priority != "none"), added
 
 
 @pytest.mark.parametrize("value_set", ["defaults", "toggles-off"])

@@ -15,7 +15,10 @@ files and sockets are reachable only through their owner and group bits. Matrix:
   ``--restart never`` it stops the rest and exits 1 (the kubelet restarts it);
   SIGTERM stops every daemon and exits 0;
 - ``mlb l2 announce`` with the speaker container's capabilities answers the client
-  kernel's ARP and NDP.
+  kernel's ARP and NDP;
+- the speaker's announcer child (``AnnouncerProcess``, as ``mlb speaker`` starts it) runs
+  under SCHED_RR with the speaker container's capabilities, and at normal priority (still
+  answering) with them minus SYS_NICE.
 
 Addresses 192.0.2.0/24, 2001:db8::/64, ASNs 64512/64513; every wait is bounded.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import grp
 import json
+import os
 import re
 import select
 import signal
@@ -34,9 +38,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator.adapters.netns import Namespaces
+from orchestrator.l2.priority import RT_PRIORITY, Priority, current
 from tests.chart.conftest import objects, one
 from tests.harness.polling import poll
-from tests.harness.prereq import require_frr
+from tests.harness.prereq import require_frr, require_root
 
 pytestmark = pytest.mark.root
 
@@ -303,3 +308,76 @@ def test_l2_answers_with_the_speaker_containers_capabilities(netns: Namespaces, 
         assert poll(f"the client's entry for {vip}", neighbour, timeout=5) == mac
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
+
+
+ANNOUNCER_CHILD = """
+import sys, time
+from ipaddress import ip_address
+from orchestrator.l2.priority import Priority
+from orchestrator.l2.process import AnnouncerProcess
+proc = AnnouncerProcess(interfaces=["eth0"], priority=Priority.RT)
+proc.start()
+proc.set_announced({ip_address("192.0.2.50"): None})
+print(proc.pid, flush=True)
+sys.stdin.read()  # until the test closes it
+proc.stop()
+"""
+
+
+@pytest.mark.parametrize("drop_sys_nice", [False, True], ids=["chart-caps", "without-sys-nice"])
+def test_the_announcer_child_gets_real_time_priority_from_the_speakers_capabilities(
+    netns: Namespaces, tmp: Path, drop_sys_nice: bool
+) -> None:
+    require_root()
+    caps = container_capabilities()["speaker"]
+    assert "SYS_NICE" in caps  # the chart's default, speaker.announcerPriority: rt
+    if drop_sys_nice:
+        caps = [c for c in caps if c != "SYS_NICE"]
+    node, client = netns.add("node"), netns.add("cl")
+    netns.veth(node, "eth0", client, "eth0")
+    netns.addr(node, "eth0", "192.0.2.11/24")
+    netns.addr(client, "eth0", "192.0.2.100/24")
+    proc = netns.popen(
+        node,
+        *setpriv(caps),
+        sys.executable,
+        "-c",
+        ANNOUNCER_CHILD,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=(tmp / "child.err").open("wb"),
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30.0)
+        line = proc.stdout.readline().decode().strip() if ready else ""
+        assert line.isdigit(), (tmp / "child.err").read_text()
+        child = int(line)
+        want = Priority.NONE if drop_sys_nice else Priority.RT
+
+        def policy() -> Priority | None:
+            got = current(child)
+            return got if got is want else None
+
+        assert poll(f"the announcer child in {want}", policy, timeout=10) is want
+        if want is Priority.RT:
+            assert os.sched_getparam(child).sched_priority == RT_PRIORITY
+        # at either priority it answers
+        netns.run(client, "ping", "-c1", "-W1", "192.0.2.50", check=False)
+        mac = netns.mac(node, "eth0")
+
+        def neighbour() -> str | None:
+            out = netns.run(client, "ip", "neigh", "show", "192.0.2.50").stdout
+            match = re.search(r"lladdr (\S+)", out)
+            return match.group(1) if match else None
+
+        assert poll("the client's entry for 192.0.2.50", neighbour, timeout=5) == mac
+        if drop_sys_nice:
+            assert "refused=rt" in (tmp / "child.err").read_text()
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
