@@ -47,6 +47,9 @@ class Reason(StrEnum):
     INVALID_SERVICE = "invalidService"
     DUAL_STACK_UNAVAILABLE = "dualStackUnavailable"
     PARTIAL = "partial"
+    #: the pool runs on its last good version (its current one is invalid): it keeps the
+    #: IPs it holds and gives out no new one until it is fixed (``core.isolation``)
+    POOL_HELD = "poolHeld"
 
 
 class EventKind(StrEnum):

@@ -131,6 +131,9 @@ class AddressPool:
     protocol: Protocol | None = None
     #: Name of the MetalLoadBalancerClass this pool belongs to (kind CLASS only).
     class_name: str | None = None
+    #: Running on its last good version because the current one is invalid
+    #: (``core.isolation``): the IPs it holds stay, no new IP is taken from it.
+    held: bool = False
 
     @property
     def ref(self) -> str:
