@@ -400,6 +400,10 @@ class ClusterConfig:
     load_balancer_class: str | None = None
     #: ModuleConfig ``speaker.nodeSelector`` (v1/v2): nodes that run a speaker at all.
     speaker_node_selector: Mapping[str, str] = field(default_factory=dict)
+    #: Names of pools and classes left out for their errors (``core.parse.isolation``): a
+    #: Service on one of them keeps its IPs untouched and gets nothing from elsewhere.
+    invalid_pools: frozenset[str] = frozenset()
+    invalid_classes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,10 @@ def build_config(draft: Draft) -> ClusterConfig:
         bfd_profiles={b.name: b for b in ok(draft.bfd_profiles)},
         load_balancer_class=draft.load_balancer_class,
         speaker_node_selector=dict(draft.speaker_node_selector),
+        invalid_pools=frozenset(p.value.name for p in draft.pools if not p.ok)
+        - {p.value.name for p in draft.pools if p.ok},
+        invalid_classes=frozenset(c.value.name for c in draft.classes if not c.ok)
+        - {c.value.name for c in draft.classes if c.ok},
     )
 
 

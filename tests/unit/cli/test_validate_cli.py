@@ -113,6 +113,19 @@ def test_valid_examples(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert out == "" and err == ""
 
 
+def test_validate_names_the_broken_class_and_pool_with_their_paths(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["validate", str(EXAMPLES / "isolation")]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        'IPAddressPool/typo: spec.addresses[0]: "198.51.100.300/29" is not a valid CIDR',
+        "L2Advertisement/on-typo: spec.ipAddressPools: names IPAddressPool/typo, which is "
+        "invalid (left out)",
+        'MetalLoadBalancerClass/broken: spec.addressPool[0]: "192.168.7.300" is not an IP, '
+        "CIDR or range",
+    ]
+
+
 def test_invalid_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(EXAMPLES / "invalid")]) == 1
     out, _ = capsys.readouterr()
