@@ -172,9 +172,18 @@ def test_a_service_on_a_left_out_pool_keeps_its_ips_after_a_restart() -> None:
 # --------------------------------------------------------------------------- property
 
 POOLS = [f"p{i}" for i in range(4)]
-GOOD = {name: f"198.51.100.{16 * i}/28" for i, name in enumerate(POOLS)}
-#: Ways to break a pool: a typo, an overlap with p0's range, a bad field.
-BAD = ["198.51.100.300/28", "198.51.100.0/27", "not-an-ip"]
+GOOD = {name: [f"198.51.100.{16 * i}/28"] for i, name in enumerate(POOLS)}
+#: Always valid, and always the senior of any pool overlapping it ("anchor" sorts first).
+ANCHOR = pool("anchor", "198.51.100.128/28")
+#: Ways to make a pool invalid: a typo, an overlap with itself, an overlap with the
+#: serving anchor, a value that is no address at all. (Not a valid edit of its range: that
+#: may move an IP, as the user asked.)
+BAD = [
+    ["198.51.100.300/28"],
+    ["198.51.100.64/28", "198.51.100.64/29"],
+    ["198.51.100.128/27"],
+    ["not-an-ip"],
+]
 
 edit = st.tuples(
     st.sampled_from(["break", "fix", "add_service", "restart"]),
@@ -188,8 +197,9 @@ edit = st.tuples(
 def test_no_ip_of_a_valid_object_ever_moves(
     start_broken: set[str], edits: list[tuple[str, str, int]]
 ) -> None:
-    spec = {name: (BAD[0] if name in start_broken else GOOD[name]) for name in POOLS}
     services = [service(f"s-{name}", name) for name in POOLS]
+    spec = {name: (BAD[0] if name in start_broken else GOOD[name]) for name in POOLS}
+    services.append(service("s-anchor", "anchor"))
     allocator = Allocator()
     statuses: dict[str, Mapping[str, Any]] = {}
     last: Mapping[str, Document] = {}
@@ -197,7 +207,7 @@ def test_no_ip_of_a_valid_object_ever_moves(
 
     def reconcile() -> None:
         nonlocal last
-        items = [pool(name, addr) for name, addr in spec.items()]
+        items = [ANCHOR, *(pool(name, *addresses) for name, addresses in spec.items())]
         result = isolate(overlay(docs(*copy.deepcopy(items), *services), statuses), last)
         last = result.last_good
         for row in plan(result.snapshot, allocator=allocator).services:
