@@ -232,3 +232,30 @@ def test_no_ip_of_a_valid_object_ever_moves(
         else:  # a controller restart: no allocator cache, no last good versions
             allocator, last = Allocator(), {}
         reconcile()
+
+
+def test_a_bad_ips_count_keeps_the_current_ips_and_a_fixed_one_the_same_ips() -> None:
+    """`l2-load-balancer-external-ips-count: "-3"` was read as 1: two of three IPs were
+    released, and "3" again handed out new ones."""
+    cls = mlbc("main", "198.51.100.0/28")
+    cls["spec"]["isDefault"] = True
+    allocator = Allocator()
+    statuses: dict[str, Mapping[str, Any]] = {}
+
+    def ips_with(count: str) -> list[str]:
+        svc = service("web")
+        svc["metadata"]["annotations"] = {
+            "network.deckhouse.io/l2-load-balancer-external-ips-count": count
+        }
+        result = isolate(overlay(docs(copy.deepcopy(cls), svc), statuses))
+        for row in plan(result.snapshot, allocator=allocator).services:
+            record = desired_status(row.service, row.outcome, row.homes)
+            if record is not None:
+                statuses[row.service.key] = record.to_dict()
+        return list(statuses["demo/web"]["ingress"])
+
+    three = ips_with("3")
+    assert len(three) == 3
+    for bad in ("-3", "abc", "0", "1000000"):
+        assert ips_with(bad) == three, bad
+    assert ips_with("3") == three
