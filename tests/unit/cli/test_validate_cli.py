@@ -157,3 +157,17 @@ def test_seed_example_content() -> None:
         "frontend-2",
         "frontend-3",
     }
+
+
+def test_names_with_control_characters_are_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name with a newline (or a terminal escape) printed raw made one error span
+    several lines, and could forge one."""
+    bad = POOL % ('"a\\nIPAddressPool/forged: fine\\u001b[2J"', "192.0.2.0/28")
+    write(tmp_path, "p.yaml", bad)
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1
+    assert "\x1b" not in out and out.startswith("IPAddressPool/a\\nIPAddressPool/forged")
+    assert "\\x1b[2J" in out
