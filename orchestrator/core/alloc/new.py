@@ -2,6 +2,8 @@
 
 Plain Services (``allocate_plain``):
 
+0. a RequireDualStack Service with ClusterIPs of one family gets nothing, with a reason
+   (MetalLB refuses it; one IPv4 would pretend it were served as asked);
 1. an IP family still missing next to a restored IP comes from the **same** pool (MetalLB's
    ``AllocateFromPoolForAdditionalFamily``); for RequireDualStack, if that pool cannot, the
    Service is cleared and allocated from scratch;
@@ -102,8 +104,25 @@ def _options(work: Work) -> list[tuple[int, ...]]:
 # --------------------------------------------------------------------------- plain
 
 
+def _dual_stack_missing(work: Work) -> str | None:
+    """Why a RequireDualStack Service cannot be dual-stack (MetalLB: fewer than two
+    ClusterIP families is an error), or None."""
+    service = work.service
+    if service.ip_family_policy is not IPFamilyPolicy.REQUIRE_DUAL:
+        return None
+    fams: set[int] = {ip.version for ip in service.cluster_ips} or set(service.ip_families)
+    if len(fams) >= 2:
+        return None
+    ips = ", ".join(map(str, service.cluster_ips)) or "none"
+    return f"RequireDualStack needs an IPv4 and an IPv6 ClusterIP; the Service has {ips}"
+
+
 def allocate_plain(ctx: Context, work: Work) -> None:
     request = work.service.request
+    missing = _dual_stack_missing(work) if not work.slots else None
+    if missing is not None:
+        work.fail(Reason.DUAL_STACK_UNAVAILABLE, missing)
+        return
     if work.slots:
         if request.ips:
             if set(work.slots) == set(request.ips):

@@ -308,3 +308,27 @@ def test_v1beta1_peer_node_selectors() -> None:
     (p,) = s.config.bgp_peers
     assert p.node_selectors[0].matches({"rack": "a"})
     assert not p.node_selectors[0].matches({"rack": "c"})
+
+
+def test_bfd_echo_mode_with_ipv6_advertised_leaves_out_the_junior() -> None:
+    """MetalLB: echo mode is IPv4 only. The junior of peer and advertisement goes."""
+    echo = obj("BFDProfile", "echo", {"echoMode": True})
+    v6 = obj("IPAddressPool", "v6", {"addresses": ["2001:db8::/120"]})
+    v4 = obj("IPAddressPool", "v4", {"addresses": ["203.0.113.0/24"]})
+    ad = created(obj("BGPAdvertisement", "to-all", {}), "2025-01-01T00:00:00Z")
+    r1 = created(peer("r1", bfdProfile="echo"), "2024-01-01T00:00:00Z")
+    s = snap(echo, v6, v4, ad, r1)
+    assert errors(s) == [
+        "BGPAdvertisement/to-all: spec: BGPAdvertisement/to-all advertises IPv6 "
+        'IPAddressPool/v6 to BGPPeer/r1, whose BFDProfile "echo" has echoMode, which is IPv4 '
+        "only" + serving("BGPPeer/r1", "t.yaml#5"),
+    ]
+    assert [p.name for p in s.config.bgp_peers] == ["r1"] and not s.config.bgp_advertisements
+    # the peer is the junior: it goes, the advertisement stays
+    s = snap(echo, v6, v4, ad, created(peer("r1", bfdProfile="echo"), "2026-01-01T00:00:00Z"))
+    assert [e.split(":")[0] for e in errors(s)] == ["BGPPeer/r1"]
+    assert "spec.bfdProfile" in errors(s)[0]
+    # IPv4 only, or a peer without echo mode: nothing to say
+    assert errors(snap(echo, v4, ad, r1)) == []
+    no_echo = obj("BFDProfile", "echo", {"echoMode": False})
+    assert errors(snap(no_echo, v6, ad, r1)) == []
