@@ -15,8 +15,8 @@ input can forge another.
 Messages never contain secret values: callers pass ``redacted=True`` style strings themselves;
 the helpers here only quote what they are given.
 
-``blocking`` is the one freeze rule both snapshot sources apply (files and Kubernetes): an
-invalid object outside Services never replaces a valid running config.
+Which objects then run, are held at their last good version or are left out is decided by
+``core.parse.isolation`` (docs/design.md §16), the one rule both sources apply.
 """
 
 from __future__ import annotations
@@ -73,13 +73,6 @@ def printable(text: str) -> str:
         else:
             out.append(f"\\u{ord(c):04x}")
     return "".join(out)
-
-
-def blocking(problems: tuple[FieldError, ...] | list[FieldError]) -> list[FieldError]:
-    """Errors that must freeze the config: everything except a Service's own fields."""
-    return [
-        p for p in problems if p.severity is Severity.ERROR and not p.obj.startswith("Service/")
-    ]
 
 
 class ValidationError(Exception):
