@@ -36,6 +36,7 @@ from orchestrator.adapters.files.isolation import FileIsolation
 from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
 from orchestrator.adapters.files.manifests import load_directory, manifest_files
 from orchestrator.adapters.files.store import StateDir
+from orchestrator.core.model.errors import FieldError
 from orchestrator.ports import Loaded
 
 Document = tuple[str, Mapping[str, Any]]
@@ -109,6 +110,7 @@ class ManifestSource:
         self.settle_max = settle_max
         self._clock = clock
         self._isolation = FileIsolation(overlay)
+        self._damaged: tuple[FieldError, ...] = ()
         self._files: FilesLoaded | None = None
         self._files_key: object = None
         self._held_since: float | None = None
@@ -143,11 +145,18 @@ class ManifestSource:
             return Loaded(None, statuses=statuses, retry_in=retry_in)
         # while an edit settles, the previous read stands
         files = self._files if retry_in is not None and self._files is not None else self._read()
-        if self._loaded is not None and self._loaded[0] is files and self._loaded[1] == statuses:
+        damaged = self.state.status_problems()  # records kept at their last good version
+        if (
+            self._loaded is not None
+            and self._loaded[0] is files
+            and self._loaded[1] == statuses
+            and self._damaged == damaged
+        ):
             # nothing read changed: the same result, so consumers may skip their work too
             return replace(self._loaded[2], retry_in=retry_in)
         loaded = self._parse(files, statuses, retry_in)
-        self._loaded = (files, statuses, loaded)
+        loaded = replace(loaded, problems=(*loaded.problems, *damaged))
+        self._loaded, self._damaged = (files, statuses, loaded), damaged
         return loaded
 
     def _parse(

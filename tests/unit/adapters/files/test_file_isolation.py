@@ -87,3 +87,31 @@ def test_first_start_with_a_broken_pool_runs_the_valid_one(tmp_path: Path) -> No
     assert loaded.snapshot is not None and not loaded.stale
     assert list(loaded.snapshot.config.pools) == ["good"]
     assert any(p.startswith("IPAddressPool/typo:") for p in lines(loaded.problems))
+
+
+def test_a_damaged_status_record_keeps_its_last_good_version(tmp_path: Path) -> None:
+    """With the controller down, a damaged record made every speaker withdraw the
+    Service's IPs at once; now every reader keeps the last good record and says so."""
+    manifests, src = source(tmp_path)
+    (manifests / "web.yaml").write_text(SERVICE % "web")
+    record = tmp_path / "state" / "services" / "demo" / "web.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"ingress": ["198.51.100.7"], "annotations": {}, "conditions": []}')
+    first = src.load()
+    assert first.snapshot is not None
+    (web,) = first.snapshot.services
+    assert [str(ip) for ip in web.state.ingress_ips] == ["198.51.100.7"]
+
+    for damage in ('{"ingress": ["198.51.1', '["not", "a", "record"]', '{"ingress": "x"}'):
+        record.write_text(damage)
+        later = src.load()
+        assert later.snapshot is not None
+        (web,) = later.snapshot.services
+        assert [str(ip) for ip in web.state.ingress_ips] == ["198.51.100.7"], damage
+        assert dict(later.statuses)["demo/web"]["ingress"] == ["198.51.100.7"]
+        (problem,) = [p for p in lines(later.problems) if p.startswith("state ")]
+        assert problem.startswith("state services/demo/web.json: ")
+        assert problem.endswith("; its last good version is kept")
+    # a fresh reader (a restarted speaker) has no last good version: it says so
+    fresh = ManifestSource(manifests, StateDir(tmp_path / "state"), settle=0).load()
+    assert any(p.endswith("no last good version to keep") for p in lines(fresh.problems))
