@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
-from orchestrator.core.model.cluster import ClusterSnapshot
+from orchestrator.core.model.cluster import ClusterSnapshot, ServiceState
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse.isolation import Document, isolate, origin
 
@@ -41,6 +41,7 @@ class FileIsolation:
         self._overlay = overlay
         self._files: dict[str, list[Document]] = {}  # file -> its documents, last clean read
         self._objects: dict[str, Document] = {}  # ``isolate``'s last good versions
+        self._states: dict[str, ServiceState] = {}  # and the Services' last clean states
 
     def __call__(
         self, files: FilesLoaded, statuses: Mapping[str, Mapping[str, Any]]
@@ -64,7 +65,9 @@ class FileIsolation:
             else:
                 documents.extend(by_file.get(name, ()))  # first read: what could be read
         self._files = files_now
-        result = isolate(self._overlay(documents, statuses), self._objects)
-        self._objects = dict(result.last_good)
+        result = isolate(
+            self._overlay(documents, statuses), self._objects, last_states=self._states
+        )
+        self._objects, self._states = dict(result.last_good), dict(result.states)
         problems = (*files.problems, *kept, *result.snapshot.problems)
         return result.snapshot, problems, bool(result.held or kept)

@@ -140,7 +140,13 @@ class KubeSource:
                 return Loaded(None, (), stale=True)
             return Loaded(self._isolated.snapshot, self._isolated.snapshot.problems, stale=True)
         documents, read_problems, unreadable = self._documents()
-        isolated = isolate(documents, self._last_good, unreadable=unreadable, memo=self.memo)
+        isolated = isolate(
+            documents,
+            self._last_good,
+            unreadable=unreadable,
+            memo=self.memo,
+            last_states=self._isolated.states if self._isolated is not None else None,
+        )
         self._last_good = dict(isolated.last_good)
         self._isolated = isolated
         problems = (*read_problems, *isolated.snapshot.problems)

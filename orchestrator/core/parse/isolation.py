@@ -13,7 +13,11 @@ version of each configuration object runs (docs/design.md §2, §16):
    ``last_good``, then the younger, then by name (``drafts.seniority``), so an object that
    has been serving is never displaced by one added or fixed later;
 5. documents of an *unreadable* origin (a Secret that cannot be decoded: ``unreadable``
-   holds the part of a source before ``#``) keep their last good versions, held.
+   holds the part of a source before ``#``) keep their last good versions, held;
+6. a Service whose recorded state we wrote cannot be read (an ingress IP that is no IP,
+   a damaged home-node annotation) keeps the state of its last clean read
+   (``last_states``), reported: dropped, it made every speaker withdraw or move the
+   Service's IPs while the controller was down. The controller then rewrites the record.
 
 Only configuration kinds are held (``KEPT_KINDS``); Services, EndpointSlices, Nodes and
 Namespaces are facts and always read as they are (a Service's own errors never touch its
@@ -30,10 +34,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from orchestrator.core.model.cluster import ClusterSnapshot
+from orchestrator.core.model.cluster import Annotation, ClusterSnapshot, Service, ServiceState
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse.documents import ref_of
 from orchestrator.core.parse.leaves import ParseMemo
+from orchestrator.core.parse.service_request import annotation_path
 from orchestrator.core.parse.snapshot import CONFIG_KINDS, expand, parse_snapshot
 
 Document = tuple[str, Mapping[str, Any]]
@@ -58,6 +63,42 @@ class Isolated:
     held: frozenset[str] = frozenset()
     #: Configuration objects with errors and no usable version: not in the snapshot.
     left_out: frozenset[str] = frozenset()
+    #: ``namespace/name`` -> the Service's recorded state as last read cleanly.
+    states: Mapping[str, ServiceState] = field(default_factory=dict)
+
+
+#: Paths of a Service whose warnings mean the state we recorded is damaged.
+_HOMES = annotation_path(Annotation.HOMES)
+STATE_KEPT = "cannot be read; the Service's last good recorded state is kept"
+
+
+def _damaged_state(problem: FieldError) -> bool:
+    return (
+        problem.severity is Severity.WARNING
+        and problem.obj.startswith("Service/")
+        and (problem.path.startswith("status.loadBalancer.ingress") or problem.path == _HOMES)
+    )
+
+
+def keep_states(
+    services: Sequence[Service],
+    problems: Sequence[FieldError],
+    last_states: Mapping[str, ServiceState],
+) -> tuple[list[Service], dict[str, ServiceState], list[FieldError]]:
+    """Services with a damaged recorded state get their last clean one back (rule 6)."""
+    damaged = {p.obj for p in problems if _damaged_state(p)}
+    out: list[Service] = []
+    states: dict[str, ServiceState] = {}
+    notes: list[FieldError] = []
+    for service in services:
+        ref = f"Service/{service.key}"
+        if ref in damaged and service.key in last_states:
+            service = replace(service, state=last_states[service.key])
+            notes.append(FieldError(ref, "", STATE_KEPT, Severity.WARNING))
+        if ref not in damaged or service.key in last_states:
+            states[service.key] = service.state
+        out.append(service)
+    return out, states, notes
 
 
 def origin(source: str) -> str:
@@ -86,6 +127,7 @@ def isolate(
     *,
     unreadable: frozenset[str] = frozenset(),
     memo: ParseMemo | None = None,
+    last_states: Mapping[str, ServiceState] | None = None,
 ) -> Isolated:
     """Parse ``documents`` under the isolation rule (module docstring)."""
     previous = dict(last_good or {})
@@ -140,11 +182,14 @@ def isolate(
             good[ref] = previous[ref]
         elif ref not in failing:
             good[ref] = doc
+    services, states, kept = keep_states(snapshot.services, problems, last_states or {})
+    problems.extend(kept)
     unique = sorted(
         set(problems), key=lambda e: (e.obj, e.path, e.severity != Severity.ERROR, e.message)
     )
     return Isolated(
-        snapshot=replace(snapshot, problems=tuple(unique)),
+        snapshot=replace(snapshot, problems=tuple(unique), services=tuple(services)),
+        states=states,
         last_good=good,
         held=frozenset(r for r in (*swapped, *notes) if r not in failing),
         left_out=frozenset(r for r in index if r in failing),

@@ -259,3 +259,32 @@ def test_a_bad_ips_count_keeps_the_current_ips_and_a_fixed_one_the_same_ips() ->
     for bad in ("-3", "abc", "0", "1000000"):
         assert ips_with(bad) == three, bad
     assert ips_with("3") == three
+
+
+def test_a_damaged_recorded_state_keeps_the_last_clean_one() -> None:
+    """An unreadable home-node annotation or status IP (controller down) made speakers move
+    or withdraw the Service's IPs; the last clean state stands until it is rewritten."""
+    svc = service("web")
+    homes = "metallb-orchestrator.io/l2-homes"
+    svc["metadata"]["annotations"] = {homes: '{"198.51.100.5": "node-a"}'}
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": "198.51.100.5"}]}}
+    first = isolate(docs(svc))
+    (web,) = first.snapshot.services
+    assert web.state.homes and web.state.ingress_ips
+
+    for damage in ("homes", "ingress"):
+        broken = copy.deepcopy(svc)
+        if damage == "homes":
+            broken["metadata"]["annotations"][homes] = '{"198.51.100.5": '
+        else:
+            broken["status"]["loadBalancer"]["ingress"] = [{"ip": "198.51.100.300"}]
+        later = isolate(docs(broken), last_states=first.states)
+        (kept,) = later.snapshot.services
+        assert kept.state == web.state, damage
+        assert "warning: Service/demo/web: cannot be read; the Service's last good " in "\n".join(
+            str(p) for p in later.snapshot.problems
+        )
+        assert later.states == first.states
+        # no last clean state (a restarted reader): what could be read, and no record kept
+        fresh = isolate(docs(broken))
+        assert fresh.snapshot.services[0].state != web.state and not fresh.states
