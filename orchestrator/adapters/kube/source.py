@@ -102,8 +102,9 @@ class KubeSource:
                     settings.extend(docs)
                     problems.extend(errs)
                     if any(e.severity is Severity.ERROR for e in errs):
+                        # its last good documents stand in (isolation), not the cluster's
                         unreadable.add(f"{ref}:{SETTINGS_KEY}")
-        if settings:
+        if settings or unreadable:
             # The settings Secret is what this installation was told to use: a ModuleConfig
             # `metallb` in the cluster (Deckhouse's own module) is left to Deckhouse.
             for ref, doc in out:
