@@ -6,8 +6,10 @@
 Every line starts with ``ts``, ``level`` (debug, info, warning, error), ``component`` and
 ``event``; then the fields of the fixed vocabulary (MetalLB's key/value style): service,
 pool, ip, node, iface, peer, backend, reason, msg, and a few counters. Values with spaces,
-quotes or ``=`` are quoted. Never pass a secret here: model ``Secret`` values print as
-``Secret(<redacted>)`` anyway, and the backends redact what their daemons echo.
+quotes, ``=`` or control characters are quoted, control characters escaped
+(``core.model.errors.printable``), so no value can break or forge a line. Never pass a
+secret here: model ``Secret`` values print as ``Secret(<redacted>)`` anyway, and the
+backends redact what their daemons echo.
 
 How it is wired:
 
@@ -33,6 +35,8 @@ import threading
 import time
 from typing import TextIO
 
+from orchestrator.core.model.errors import printable
+
 LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_LEVEL = "info"
 ENV = "MLB_LOG_LEVEL"
@@ -51,8 +55,10 @@ _stream: TextIO | None = None  # None: sys.stderr at the time of writing
 
 def _fmt(value: object) -> str:
     text = str(value)
-    if text == "" or any(c in text for c in ' "=\n\t'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    escaped = printable(text)
+    if text == "" or escaped is not text or any(c in text for c in ' "='):
+        # a control character (a newline in an object name) is escaped: one line stays one
+        return '"' + printable(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
     return text
 
 

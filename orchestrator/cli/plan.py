@@ -11,9 +11,13 @@ Services that are not LoadBalancers or not ours are left out. JSON (``--output j
     {"services": [{"namespace", "name", "ips": [...], "pool", "class", "homes": {ip: node},
                    "reason"}]}
 
-``reason`` is empty when the Service got every IP it asked for. Exit status: 0 when the
-manifests are valid (a Service without IPs is a result, not a failure), 1 on manifest errors
-(printed as ``mlb validate`` prints them), 2 when DIR is not a directory.
+``reason`` is empty when the Service got every IP it asked for. The plan is what the
+controller would do with these manifests: invalid objects are left out (isolation, as in
+``core.parse.isolation``) and everything else is planned. Problems go to stderr, one line
+each as ``mlb validate`` prints them (JSON also lists the errors under ``"errors"``).
+Exit status: 0 when the manifests are valid (a Service without IPs is a result, not a
+failure), 1 when there were errors (the plan is still printed), 2 when DIR is not a
+directory.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import argparse
 import json
 from typing import Any
 
-from orchestrator.cli._load import load_valid
+from orchestrator.cli._load import load_isolated
 from orchestrator.core.alloc.result import Reason
 from orchestrator.core.plan import Plan, ServicePlan, plan
 
@@ -41,15 +45,16 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    snapshot = load_valid(args.directory, command="plan")
-    if isinstance(snapshot, int):
-        return snapshot
+    loaded = load_isolated(args.directory, command="plan")
+    if isinstance(loaded, int):
+        return loaded
+    snapshot, errors, code = loaded
     result = plan(snapshot)
     if args.output == "json":
-        print(json.dumps(to_json(result), indent=2))
+        print(json.dumps({**to_json(result), "errors": errors}, indent=2))
     else:
         print(to_table(result))
-    return 0
+    return code
 
 
 def _shown(result: Plan) -> list[ServicePlan]:

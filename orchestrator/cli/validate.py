@@ -1,5 +1,9 @@
 """``mlb validate DIR``: parse every manifest and report every error with its path.
 
+Exactly what the controller refuses under its isolation rule (``core.parse.isolation``), as
+if it started now with no last good version: each invalid object, each object left out
+because it depends on one, each junior of a conflict, each file that cannot be read.
+
 Exit status: 0 when there is no error (warnings are printed to stderr and do not fail),
 1 when there are errors (one line per error on stdout, ``str(FieldError)``, sorted so that
 the output does not depend on file order), 2 when DIR is not a directory.
@@ -14,7 +18,7 @@ from typing import Any, TextIO
 
 from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.core.model.errors import FieldError, Severity
-from orchestrator.core.parse import parse_snapshot
+from orchestrator.core.parse.isolation import isolate
 
 
 def register(sub: Any) -> None:
@@ -28,7 +32,7 @@ def register(sub: Any) -> None:
 def validate(directory: Path) -> list[FieldError]:
     """Every problem (errors and warnings) in the manifests of ``directory``."""
     loaded = load_directory(directory)
-    snapshot = parse_snapshot(loaded.documents)
+    snapshot = isolate(loaded.documents).snapshot
     return [*loaded.problems, *snapshot.problems]
 
 

@@ -206,7 +206,7 @@ class Controller:
             self.log(
                 "configStale",
                 level="error",
-                msg="manifests have errors; keeping the last good configuration",
+                msg="invalid objects run on their last good version until fixed (configProblem)",
             )
 
 

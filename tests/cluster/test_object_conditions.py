@@ -154,11 +154,16 @@ def test_controller_writes_in_use_on_every_deckhouse_object(
     assert b["reason"] == "NotReferenced" and b["lastTransitionTime"] > first_time
     assert in_use(api, "metalloadbalancerpools", "public")["lastTransitionTime"] == first_time
 
-    # a broken pool freezes the configuration (the last good one keeps running): the
-    # pool says Invalid with the parser's message, the others what is running
+    # a broken pool is left out (isolation): it says Invalid with the parser's message,
+    # the others what is running
     broken = dh("MetalLoadBalancerPool", "broken", {"addresses": ["203.0.113.300/32"]})
     api.apply("metalloadbalancerpools", broken)
-    poll("the frozen configuration", lambda: source.load().stale, 10)
+    poll(
+        "the broken pool reported",
+        lambda: any(p.obj == "MetalLoadBalancerPool/broken" for p in source.load().problems),
+        10,
+    )
+    assert not source.load().stale  # nothing runs on a last good version: it never had one
     controller.reconcile()
     assert conditions.sync()
     bad = in_use(api, "metalloadbalancerpools", "broken")

@@ -116,7 +116,7 @@ def test_settings_secret_is_the_moduleconfig(api: RealApi, informers: Informers)
     assert warning.severity.name == "WARNING"
     assert pools_of(source) == {"public"}
 
-    # broken YAML in the Secret: reported at the Secret, the last good config stays
+    # broken YAML in the Secret: reported at the Secret, its last good documents stay (held)
     api.apply("secrets", settings_secret("spec: [unclosed\n"))
     poll("the stale snapshot", lambda: source.load().stale, 10)
     loaded = source.load()

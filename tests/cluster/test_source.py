@@ -25,7 +25,7 @@ from orchestrator.adapters.files.manifests import load_directory
 from orchestrator.adapters.kube.errors import KubeNotFound
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.resources import SNAPSHOT_KINDS, key_of
-from orchestrator.adapters.kube.source import LIVE_KINDS, MEMBERSHIP_KINDS, KubeSource
+from orchestrator.adapters.kube.source import MEMBERSHIP_KINDS, KubeSource
 from orchestrator.cli._where import cluster_informers
 from orchestrator.core.parse import parse_snapshot
 from tests.cluster.conftest import Started
@@ -135,7 +135,7 @@ def test_snapshot_equals_parse_of_same_objects(api: RealApi, informers: Informer
 
 def test_invalid_config_keeps_last_good(api: RealApi, informers: Informers) -> None:
     docs = seed()
-    source, good_docs = started_with(api, informers, docs)
+    source, _ = started_with(api, informers, docs)
     good = source.load()
     assert good.snapshot is not None and not good.stale
 
@@ -154,10 +154,15 @@ def test_invalid_config_keeps_last_good(api: RealApi, informers: Informers) -> N
     assert web["metadata"]["annotations"][COUNT] == "2"
     loaded = source.load()
     assert loaded.stale and any("addressPool" in str(p) for p in loaded.problems)
-    # the last good configuration (the class as it was), the cluster's state as it is now
-    frozen = [d for d in good_docs if d[1]["kind"] not in LIVE_KINDS]
-    current = [d for d in held if d[1]["kind"] in LIVE_KINDS]
-    assert loaded.snapshot == parse_snapshot([*frozen, *current])
+    # the class as it was (held: its IPs stay, none new), the cluster's state as it is now
+    assert loaded.snapshot is not None and good.snapshot is not None
+    name = cls["metadata"]["name"]
+    assert loaded.snapshot.config.classes == good.snapshot.config.classes
+    (pool,) = [p for p in loaded.snapshot.config.pools.values() if p.class_name == name]
+    assert pool.held and pool.cidrs == good.snapshot.config.pools[pool.name].cidrs
+    (service,) = [s for s in loaded.snapshot.services if s.key == "demo/web"]
+    assert service.request.ips_count == 2
+    assert any("last good version" in str(p) for p in loaded.problems)
     api.assert_rbac()
 
 

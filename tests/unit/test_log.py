@@ -51,6 +51,20 @@ def test_our_lines_carry_the_fixed_keys_and_quote_values(stream: io.StringIO) ->
     ]
 
 
+def test_control_characters_in_values_are_escaped(stream: io.StringIO) -> None:
+    """An object name with a newline, a carriage return or a terminal escape stays on one
+    line (it could forge a line of its own)."""
+    name = "demo/a\nts=x level=error\r\x1b[2J"
+    log.Logger("controller")("configProblem", level="warning", service=name)
+    assert lines(stream) == [
+        (
+            "warning",
+            "controller",
+            'event=configProblem service="demo/a\\nts=x level=error\\r\\x1b[2J"',
+        ),
+    ]
+
+
 def test_stdlib_records_join_the_channel(stream: io.StringIO) -> None:
     logging.getLogger("orchestrator.l2.ports").info("event=linkUp iface=eth0 mac=02:00")
     logging.getLogger("grpc").warning("channel %s broke", "x")

@@ -10,13 +10,16 @@ state files), skipping hidden files (editor swap and backup files). ``yaml.safe_
 builds only plain data, never Python objects.
 
 Nothing here raises on bad input: an unreadable file, a YAML syntax error or a document that
-is not a mapping becomes a ``FieldError``. A syntax error is reported with its line and
-column and the parser's description only, never the offending text, because the broken line
-may be a Secret or a BGP password. Documents before the error in the same file are kept.
+is not a mapping becomes a ``FieldError``. A symbolic link that leads nowhere (dangling, or a
+loop) is such an error too, not skipped: skipped, its Services vanished from the plan. A
+syntax error is reported with its line and column and the parser's description only, never
+the offending text, because the broken line may be a Secret or a BGP password. Documents
+before the error in the same file are kept.
 """
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +41,15 @@ class Loaded:
 
 
 def manifest_files(directory: Path) -> list[Path]:
+    """Manifest files by name; symbolic links whatever they lead to (``load_file`` reports
+    a dangling one or a loop), but not subdirectories."""
     return sorted(
         p
         for p in directory.iterdir()
-        if p.suffix in SUFFIXES and not p.name.startswith(".") and p.is_file()
+        if p.suffix in SUFFIXES
+        and not p.name.startswith(".")
+        and (p.is_symlink() or p.is_file())
+        and not p.is_dir()
     )
 
 
@@ -65,6 +73,10 @@ def load_file(path: Path, name: str | None = None) -> Loaded:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+        if isinstance(e, OSError) and e.errno == errno.ELOOP:
+            reason = "a symbolic link loop"
+        elif isinstance(e, OSError) and e.errno == errno.ENOENT and path.is_symlink():
+            reason = "a dangling symbolic link (its target does not exist)"
         return Loaded(problems=[FieldError(name, "", f"cannot read the file: {reason}")])
     return load_text(text, name)
 

@@ -1,11 +1,11 @@
 """The standalone snapshot source: manifests from a directory plus state from files.
 
-Produces the same ``ClusterSnapshot`` as the Kubernetes adapter (``kube/source.py``). It
-also enforces "an invalid object never replaces a valid running config" (``blocking``):
-when the manifests have errors outside Services (a broken pool, a YAML syntax error that
-hides documents), the last good set of manifests is used instead and the snapshot is
-marked stale, so no IP is withdrawn or moved because of a typo. Errors in a Service's own
-fields do not freeze anything: the parser keeps such a Service with its status IPs (the
+Produces the same ``ClusterSnapshot`` as the Kubernetes adapter (``kube/source.py``),
+under the same isolation rule (``isolation.py``, ``core.parse.isolation``): an invalid
+object is left out, or runs on its last good version, and everything else keeps working,
+at first start too; a file that cannot be read keeps its last good documents. The
+snapshot is marked stale when anything runs on a last good version. Errors in a Service's
+own fields touch nothing else: the parser keeps such a Service with its status IPs (the
 allocator holds them).
 
 A file saved in place is truncated first and written next. A read between the two sees an
@@ -32,11 +32,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator.adapters.files.isolation import FileIsolation
 from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
 from orchestrator.adapters.files.manifests import load_directory, manifest_files
 from orchestrator.adapters.files.store import StateDir
-from orchestrator.core.model.errors import blocking
-from orchestrator.core.parse import parse_snapshot
+from orchestrator.core.model.errors import FieldError
 from orchestrator.ports import Loaded
 
 Document = tuple[str, Mapping[str, Any]]
@@ -109,7 +109,8 @@ class ManifestSource:
         self.settle = settle
         self.settle_max = settle_max
         self._clock = clock
-        self._last_good: list[tuple[str, Mapping[str, Any]]] | None = None
+        self._isolation = FileIsolation(overlay)
+        self._damaged: tuple[FieldError, ...] = ()
         self._files: FilesLoaded | None = None
         self._files_key: object = None
         self._held_since: float | None = None
@@ -144,25 +145,25 @@ class ManifestSource:
             return Loaded(None, statuses=statuses, retry_in=retry_in)
         # while an edit settles, the previous read stands
         files = self._files if retry_in is not None and self._files is not None else self._read()
-        if self._loaded is not None and self._loaded[0] is files and self._loaded[1] == statuses:
+        damaged = self.state.status_problems()  # records kept at their last good version
+        if (
+            self._loaded is not None
+            and self._loaded[0] is files
+            and self._loaded[1] == statuses
+            and self._damaged == damaged
+        ):
             # nothing read changed: the same result, so consumers may skip their work too
             return replace(self._loaded[2], retry_in=retry_in)
         loaded = self._parse(files, statuses, retry_in)
-        self._loaded = (files, statuses, loaded)
+        loaded = replace(loaded, problems=(*loaded.problems, *damaged))
+        self._loaded, self._damaged = (files, statuses, loaded), damaged
         return loaded
 
     def _parse(
         self, files: FilesLoaded, statuses: Mapping[str, Mapping[str, Any]], retry_in: float | None
     ) -> Loaded:
-        snapshot = parse_snapshot(overlay(files.documents, statuses))
-        problems = (*files.problems, *snapshot.problems)
-        if not blocking(problems):
-            self._last_good = files.documents
-            return Loaded(snapshot, problems, stale=False, statuses=statuses, retry_in=retry_in)
-        if self._last_good is None:
-            return Loaded(None, problems, stale=True, statuses=statuses, retry_in=retry_in)
-        good = parse_snapshot(overlay(self._last_good, statuses))
-        return Loaded(good, problems, stale=True, statuses=statuses, retry_in=retry_in)
+        snapshot, problems, stale = self._isolation(files, statuses)
+        return Loaded(snapshot, problems, stale=stale, statuses=statuses, retry_in=retry_in)
 
 
 def overlay(

@@ -19,6 +19,7 @@ from typing import Any
 from orchestrator.adapters.files.leases import FileLeases
 from orchestrator.adapters.files.status import FileStatuses
 from orchestrator.core.liveness.leases import LeaseRecord
+from orchestrator.core.model.errors import FieldError
 from orchestrator.core.status.records import StatusRecord
 
 
@@ -33,6 +34,10 @@ class StateDir:
     # -- Service status records (written by the controller)
     def statuses(self) -> dict[str, dict[str, Any]]:
         return self.status_files.statuses()
+
+    def status_problems(self) -> tuple[FieldError, ...]:
+        """Records the last ``statuses`` could not read (their last good versions kept)."""
+        return self.status_files.problems()
 
     def write_status(self, key: str, record: StatusRecord) -> None:
         self.status_files.write_status(key, record)

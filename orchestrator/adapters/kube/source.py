@@ -2,9 +2,10 @@
 
 Same interface and the same rules as the standalone source (``files/source.py``): ``load``
 returns a ``Loaded``; every cached object becomes one ``(source, dict)`` document, source
-``Kind/namespace/name`` (or ``Kind/name``); ``parse_snapshot`` does all the validation; and
-an invalid object outside Services never replaces a valid running config (``blocking``): the
-last good set of documents is parsed instead and the result is marked stale.
+``Kind/namespace/name`` (or ``Kind/name``); ``core.parse.isolation.isolate`` does all the
+validation under the one isolation rule (docs/design.md §16): an invalid object is left out,
+or runs on its last good version, and everything else keeps working, at first start too.
+The result is marked stale when anything runs on a last good version.
 
 Differences from the files: Services already carry their real ``status`` and annotations,
 so no overlay is needed; ``statuses`` is read back from them in ``StatusRecord.to_dict``
@@ -17,9 +18,9 @@ last good snapshot, or nothing.
 mirror Deckhouse's ModuleConfig ``metallb`` settings into a Secret (a Secret because BGP
 passwords are among them), key ``moduleconfig.yaml``, a whole ModuleConfig document. It is
 read like a manifest file (source ``Secret/<ns>/<name>:moduleconfig.yaml#1``); a YAML error
-there is an error outside Services, so it freezes the last good configuration. With the
-Secret present, a ModuleConfig ``metallb`` in the cluster (Deckhouse's own module) is
-ignored with a warning: two would be "defined again", an error that freezes everything.
+there keeps the last good documents of that Secret (``unreadable``). With the Secret
+present, a ModuleConfig ``metallb`` in the cluster (Deckhouse's own module) is ignored with
+a warning: two would be "defined again".
 
 **Parse cache**: Lease renewals wake the loop every second but change no configuration;
 while the informers' ``generation`` (every kind but Leases) stands still, ``load`` returns
@@ -28,9 +29,9 @@ informers' own objects (``Informer.shared``, no copy) and a ``ParseMemo`` reuses
 of every Service and EndpointSlice that is still the same object: a change costs the config
 kinds plus the objects that changed, not the whole cluster.
 
-When frozen, only configuration (pools, classes, advertisements, peers, ModuleConfig,
-Secrets) comes from the last good set; Services, EndpointSlices, Nodes and Namespaces are the
-current ones (``LIVE_KINDS``): a typo in a pool must not stop failover or endpoint tracking.
+Only configuration objects ever run on a last good version; Services, EndpointSlices,
+Nodes and Namespaces are always the current ones: a typo in a pool must not stop failover
+or endpoint tracking.
 """
 
 from __future__ import annotations
@@ -43,19 +44,17 @@ from typing import Any
 from orchestrator.adapters.files.manifests import load_text
 from orchestrator.adapters.kube.informer import Informers
 from orchestrator.adapters.kube.resources import (
-    ENDPOINT_SLICE,
     LEASE,
     MODULE_CONFIG,
-    NAMESPACE,
-    NODE,
     SECRET,
     SERVICE,
     key_of,
 )
 from orchestrator.adapters.kube.status import OUR_CONDITIONS
 from orchestrator.core.model.cluster import Annotation
-from orchestrator.core.model.errors import FieldError, Severity, blocking
-from orchestrator.core.parse import ParseMemo, parse_snapshot
+from orchestrator.core.model.errors import FieldError, Severity
+from orchestrator.core.parse import ParseMemo
+from orchestrator.core.parse.isolation import Isolated, isolate
 from orchestrator.core.parse.moduleconfig import MODULE
 from orchestrator.ports import Loaded
 
@@ -67,8 +66,6 @@ OUR_ANNOTATIONS = (
     Annotation.HOMES.value,
     Annotation.CLASS.value,
 )
-#: Kinds that are always read as they are now, even when the config is frozen.
-LIVE_KINDS = frozenset({SERVICE.kind, ENDPOINT_SLICE.kind, NODE.kind, NAMESPACE.kind})
 #: Informers that are not configuration (read by the Store, not parsed into the snapshot).
 MEMBERSHIP_KINDS = frozenset({LEASE.kind})
 SETTINGS_KEY = "moduleconfig.yaml"
@@ -78,7 +75,8 @@ class KubeSource:
     def __init__(self, informers: Informers, *, settings: str | None = None) -> None:
         self.informers = informers
         self.settings = settings  # "namespace/name" of the settings Secret
-        self._last_good: list[Document] | None = None
+        self._last_good: dict[str, Document] = {}
+        self._isolated: Isolated | None = None
         self._cached: tuple[int, Loaded] | None = None
         self.memo = ParseMemo()
         self.statuses = RecordedStatuses()
@@ -87,9 +85,11 @@ class KubeSource:
         """Every cached object as ``(Kind/ns/name, object)``, in a deterministic order."""
         return self._documents()[0]
 
-    def _documents(self) -> tuple[list[Document], list[FieldError]]:
+    def _documents(self) -> tuple[list[Document], list[FieldError], frozenset[str]]:
+        """The documents, the problems met reading them, and the unreadable origins."""
         out: list[Document] = []
         problems: list[FieldError] = []
+        unreadable: set[str] = set()
         settings: list[Document] = []
         for inf in self.informers.by_kind.values():
             if inf.resource.kind in MEMBERSHIP_KINDS:
@@ -101,7 +101,10 @@ class KubeSource:
                     docs, errs = settings_documents(ref, o)
                     settings.extend(docs)
                     problems.extend(errs)
-        if settings:
+                    if any(e.severity is Severity.ERROR for e in errs):
+                        # its last good documents stand in (isolation), not the cluster's
+                        unreadable.add(f"{ref}:{SETTINGS_KEY}")
+        if settings or unreadable:
             # The settings Secret is what this installation was told to use: a ModuleConfig
             # `metallb` in the cluster (Deckhouse's own module) is left to Deckhouse.
             for ref, doc in out:
@@ -120,7 +123,7 @@ class KubeSource:
                 if not (d[1].get("kind") == MODULE_CONFIG.kind and _named(d[1], MODULE))
             ]
             out.extend(settings)
-        return out, problems
+        return out, problems, frozenset(unreadable)
 
     def load(self) -> Loaded:
         generation = self.informers.generation
@@ -133,28 +136,27 @@ class KubeSource:
 
     def _load(self) -> Loaded:
         if not self.informers.synced():
-            if self._last_good is None:
+            # a partial snapshot would read as "no pool" for every Service: keep the last
+            if self._isolated is None:
                 return Loaded(None, (), stale=True)
-            return self._stale(self._last_good, ())
-        documents, read_problems = self._documents()
-        snapshot = parse_snapshot(documents, self.memo)
-        problems = (*read_problems, *snapshot.problems)
-        statuses = self.statuses(documents)
-        if not blocking(problems):
-            self._last_good = documents
-            return Loaded(snapshot, problems, stale=False, statuses=statuses)
-        if self._last_good is None:
-            return Loaded(None, problems, stale=True, statuses=statuses)
-        return self._stale(self._last_good, problems)
-
-    def _stale(self, documents: list[Document], problems: Any) -> Loaded:
-        # The last good *configuration*, but the cluster's state as it is now: Services
-        # (their errors never freeze anything, and their status IPs must be the current
-        # ones), EndpointSlices, Nodes and Namespaces are facts, not config someone typed.
-        current = [d for d in self._documents()[0] if d[1].get("kind") in LIVE_KINDS]
-        frozen = [d for d in documents if d[1].get("kind") not in LIVE_KINDS]
-        good = parse_snapshot([*frozen, *current], self.memo)
-        return Loaded(good, tuple(problems), stale=True, statuses=self.statuses(current))
+            return Loaded(self._isolated.snapshot, self._isolated.snapshot.problems, stale=True)
+        documents, read_problems, unreadable = self._documents()
+        isolated = isolate(
+            documents,
+            self._last_good,
+            unreadable=unreadable,
+            memo=self.memo,
+            last_states=self._isolated.states if self._isolated is not None else None,
+        )
+        self._last_good = dict(isolated.last_good)
+        self._isolated = isolated
+        problems = (*read_problems, *isolated.snapshot.problems)
+        return Loaded(
+            isolated.snapshot,
+            problems,
+            stale=bool(isolated.held),
+            statuses=self.statuses(documents),
+        )
 
 
 def _named(doc: Mapping[str, Any], name: str) -> bool:

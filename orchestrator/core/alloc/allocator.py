@@ -217,6 +217,15 @@ class Allocator:
                 message=message,
                 class_name=service.state.bound_class,
             )
+        pool = service.state.allocated_pool
+        if current and pool in config.invalid_pools and pool not in config.pools:
+            return _Hold(
+                service,
+                current,
+                reason=Reason.POOL_INVALID,
+                message=f"pool {pool} is invalid and left out (see its errors)",
+                class_name=service.state.bound_class,
+            )
         if service.type != "LoadBalancer":
             ctx.retire_later.extend(current)
             had = service.state.ingress_ips

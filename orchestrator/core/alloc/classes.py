@@ -71,6 +71,15 @@ def default_class(config: ClusterConfig) -> L2Class | None:
 def choose_class(service: Service, config: ClusterConfig) -> ClassChoice:
     classes = config.classes
     bound = service.state.bound_class
+    for name in (bound, service.load_balancer_class, service.request.class_annotation):
+        if name is not None and name not in classes and name in config.invalid_classes:
+            # never a fallback to the default: the IPs would move once the class is fixed
+            return ClassChoice(
+                None,
+                None,
+                Reason.CLASS_INVALID,
+                f"MetalLoadBalancerClass {name} is invalid and left out (see its errors)",
+            )
     if bound is not None:
         if bound in classes:
             return ClassChoice(bound, ClassSource.BOUND)

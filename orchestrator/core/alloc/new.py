@@ -2,6 +2,8 @@
 
 Plain Services (``allocate_plain``):
 
+0. a RequireDualStack Service with ClusterIPs of one family gets nothing, with a reason
+   (MetalLB refuses it; one IPv4 would pretend it were served as asked);
 1. an IP family still missing next to a restored IP comes from the **same** pool (MetalLB's
    ``AllocateFromPoolForAdditionalFamily``); for RequireDualStack, if that pool cannot, the
    Service is cleared and allocated from scratch;
@@ -55,7 +57,16 @@ def _fams(fams: tuple[int, ...]) -> str:
     return " and ".join(f"IPv{f}" for f in fams)
 
 
+def _held(space: PoolSpace) -> str:
+    return (
+        f"pool {space.name} runs on its last good version while its current one is invalid: "
+        "it gives out no new IPs until it is fixed"
+    )
+
+
 def _pick(ctx: Context, work: Work, space: PoolSpace, *, fam: int) -> IPAddress | None:
+    if space.pool.held:
+        return None
     exclude = {ip_key(ip) for ip in work.slots if ip is not None}
     value = ctx.table.shareable(work.service, space, fam, exclude=exclude)
     if value is None:
@@ -64,7 +75,7 @@ def _pick(ctx: Context, work: Work, space: PoolSpace, *, fam: int) -> IPAddress 
 
 
 def _can_give(ctx: Context, work: Work, space: PoolSpace, *, fams: tuple[int, ...]) -> bool:
-    return all(
+    return not space.pool.held and all(
         space.available(f) or ctx.table.shareable(work.service, space, f) is not None for f in fams
     )
 
@@ -93,8 +104,25 @@ def _options(work: Work) -> list[tuple[int, ...]]:
 # --------------------------------------------------------------------------- plain
 
 
+def _dual_stack_missing(work: Work) -> str | None:
+    """Why a RequireDualStack Service cannot be dual-stack (MetalLB: fewer than two
+    ClusterIP families is an error), or None."""
+    service = work.service
+    if service.ip_family_policy is not IPFamilyPolicy.REQUIRE_DUAL:
+        return None
+    fams: set[int] = {ip.version for ip in service.cluster_ips} or set(service.ip_families)
+    if len(fams) >= 2:
+        return None
+    ips = ", ".join(map(str, service.cluster_ips)) or "none"
+    return f"RequireDualStack needs an IPv4 and an IPv6 ClusterIP; the Service has {ips}"
+
+
 def allocate_plain(ctx: Context, work: Work) -> None:
     request = work.service.request
+    missing = _dual_stack_missing(work) if not work.slots else None
+    if missing is not None:
+        work.fail(Reason.DUAL_STACK_UNAVAILABLE, missing)
+        return
     if work.slots:
         if request.ips:
             if set(work.slots) == set(request.ips):
@@ -130,6 +158,9 @@ def _complete_families(ctx: Context, work: Work) -> bool:
             ctx.commit(work, space, ip)
             work.slots.append(ip)
     if len(work.slots) == len(work.families):
+        return False
+    if space.pool.held:
+        work.note = _held(space)  # what it holds stays: bad input never withdraws an IP
         return False
     if work.service.ip_family_policy is not IPFamilyPolicy.REQUIRE_DUAL:
         work.note = f"pool {space.name} has no free address of the other family"
@@ -206,6 +237,9 @@ def _explicit(ctx: Context, work: Work) -> None:
         if conflict is not None:
             work.fail(Reason.SHARING_CONFLICT, f"requested IP {ip}: {conflict}")
             return
+    if space.pool.held:
+        work.fail(Reason.POOL_HELD, _held(space))
+        return
     work.space = space
     for ip in ips:
         ctx.commit(work, space, ip)
@@ -264,6 +298,9 @@ def _automatic(ctx: Context, work: Work) -> None:
                 return
     names = ", ".join(s.name for s in candidates)
     wanted = _options(work)[0]
+    if all(s.pool.held for s in candidates):
+        work.fail(Reason.POOL_HELD, "; ".join(_held(s) for s in candidates))
+        return
     if not any(all(s.has_family(f) for f in wanted) for s in candidates):
         if len(wanted) > 1 and work.service.ip_family_policy is IPFamilyPolicy.REQUIRE_DUAL:
             work.fail(
@@ -298,6 +335,8 @@ def allocate_class(ctx: Context, work: Work) -> None:
                 f"requested IP {ip} is IPv{ip.version}, which does not match the Service's "
                 f"ClusterIP family (IPv{fam})",
             )
+        elif space.pool.held:
+            work.fail(Reason.POOL_HELD, _held(space))
         elif not space.contains(fam, int(ip)):
             reason = (
                 Reason.IP_NOT_IN_REQUESTED_POOL
@@ -317,6 +356,9 @@ def allocate_class(ctx: Context, work: Work) -> None:
                 slots[i] = ip
     for i in automatic:
         picked = _pick(ctx, work, space, fam=fam)
+        if picked is None and space.pool.held:
+            work.fail(Reason.POOL_HELD, _held(space))
+            return
         if picked is None:
             what = "free" if space.has_family(fam) else "configured"
             work.fail(

@@ -47,6 +47,13 @@ class Reason(StrEnum):
     INVALID_SERVICE = "invalidService"
     DUAL_STACK_UNAVAILABLE = "dualStackUnavailable"
     PARTIAL = "partial"
+    #: the pool runs on its last good version (its current one is invalid): it keeps the
+    #: IPs it holds and gives out no new one until it is fixed (``core.isolation``)
+    POOL_HELD = "poolHeld"
+    #: the Service's pool is invalid and left out: its IPs stay untouched
+    POOL_INVALID = "poolInvalid"
+    #: the MetalLoadBalancerClass the Service asks for (or is bound to) is invalid
+    CLASS_INVALID = "classInvalid"
 
 
 class EventKind(StrEnum):

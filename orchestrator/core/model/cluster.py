@@ -131,6 +131,9 @@ class AddressPool:
     protocol: Protocol | None = None
     #: Name of the MetalLoadBalancerClass this pool belongs to (kind CLASS only).
     class_name: str | None = None
+    #: Running on its last good version because the current one is invalid
+    #: (``core.isolation``): the IPs it holds stay, no new IP is taken from it.
+    held: bool = False
 
     @property
     def ref(self) -> str:
@@ -397,6 +400,10 @@ class ClusterConfig:
     load_balancer_class: str | None = None
     #: ModuleConfig ``speaker.nodeSelector`` (v1/v2): nodes that run a speaker at all.
     speaker_node_selector: Mapping[str, str] = field(default_factory=dict)
+    #: Names of pools and classes left out for their errors (``core.parse.isolation``): a
+    #: Service on one of them keeps its IPs untouched and gets nothing from elsewhere.
+    invalid_pools: frozenset[str] = frozenset()
+    invalid_classes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,15 @@ fixes a manifest in one round. Each error renders as one line::
 
 (wrapped here; it is one line).
 
+Every rendered line is ``printable``: a control character in a name (``metadata.name`` with
+a newline, a terminal escape) is shown escaped, so one error is always one line and no
+input can forge another.
+
 Messages never contain secret values: callers pass ``redacted=True`` style strings themselves;
 the helpers here only quote what they are given.
 
-``blocking`` is the one freeze rule both snapshot sources apply (files and Kubernetes): an
-invalid object outside Services never replaces a valid running config.
+Which objects then run, are held at their last good version or are left out is decided by
+``core.parse.isolation`` (docs/design.md §16), the one rule both sources apply.
 """
 
 from __future__ import annotations
@@ -42,14 +46,33 @@ class FieldError:
     def __str__(self) -> str:
         where = f"{self.obj}: {self.path}" if self.path else self.obj
         prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{prefix}{where}: {self.message}"
+        return printable(f"{prefix}{where}: {self.message}")
 
 
-def blocking(problems: tuple[FieldError, ...] | list[FieldError]) -> list[FieldError]:
-    """Errors that must freeze the config: everything except a Service's own fields."""
-    return [
-        p for p in problems if p.severity is Severity.ERROR and not p.obj.startswith("Service/")
-    ]
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: Characters that end or rewrite a line: C0 and C1 controls, DEL, the Unicode line and
+#: paragraph separators and NEL.
+_LINE_BREAKERS = frozenset(
+    [chr(c) for c in range(32)] + [chr(c) for c in range(127, 160)] + ["\u2028", "\u2029"]
+)
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped (``\\n``, ``\\x1b``, ``\\u2028``);
+    the common case, nothing to escape, costs one scan."""
+    if not any(c in _LINE_BREAKERS for c in text):
+        return text
+    out = []
+    for c in text:
+        if c not in _LINE_BREAKERS:
+            out.append(c)
+        elif c in _NAMED:
+            out.append(_NAMED[c])
+        elif ord(c) < 256:
+            out.append(f"\\x{ord(c):02x}")
+        else:
+            out.append(f"\\u{ord(c):04x}")
+    return "".join(out)
 
 
 class ValidationError(Exception):
@@ -86,4 +109,4 @@ def quote(value: object, limit: int = 80) -> str:
     text = str(value)
     if len(text) > limit:
         text = text[:limit] + "..."
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + printable(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'

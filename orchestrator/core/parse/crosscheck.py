@@ -1,30 +1,35 @@
 """Rules that involve more than one object. Each error names every object involved.
 
 Run once every config object has been parsed on its own. An error is added to the
-accumulator of each object at fault, which keeps that object out of ``ClusterConfig``:
+accumulator of the object at fault, which keeps that object out of ``ClusterConfig``.
+
+**Conflicts** between objects that are each valid alone leave out only the junior one
+(``Draft.rank``: one that was serving before, then the older by ``creationTimestamp``, then
+by name), with an error naming both, while the senior keeps serving; objects already left
+out for their own errors never count against another. Greedy in rank order: a junior that
+conflicts only with something already left out stays.
 
 1. names are unique per kind: pools across all pool kinds (they share one namespace, the
-   ``ClusterConfig.pools`` map), advertisements, peers, BFD profiles; both holders of a
-   name are errors;
+   ``ClusterConfig.pools`` map), advertisements, peers, BFD profiles;
 2. no CIDR of any pool overlaps another CIDR of any pool (MetalLB rejects the whole
-   config for this); both pools are errors, or the one pool when it overlaps itself;
-3. advertisements name pools and peers that exist (an invalid object still "exists": the
-   reference is right, the target has its own error) and pools of a matching protocol;
-4. an advertisement's aggregation length is not shorter than the shortest prefix of any
-   entry of a pool it applies to (MetalLB's ``lowestMask`` rule: a /24 pool cannot be
-   announced as a /16);
-5. identical BGPAdvertisements (everything but the name) are duplicates: the later name is
-   an error;
-6. two BGPAdvertisements of one pool that reach the same peers from the same nodes with the
+   config for this); a pool overlapping itself is an error on its own;
+3. identical BGPAdvertisements (everything but the name) are duplicates;
+4. two BGPAdvertisements of one pool that reach the same peers from the same nodes with the
    same aggregation must not set different localPref (MetalLB's
-   ``BGPAdvertisementsHaveCompatibleLocalPref``); both are errors;
-7. a peer's ``bfdProfile`` names a valid BFDProfile;
-8. two peers that can run on one node must not be the same session (address or interface
-   and VRF), and peers sharing a node and VRF must share myASN: FRR and GoBGP run one BGP
-   router per VRF with one ASN;
-9. at most one valid MetalLoadBalancerClass is the default: the first by name stays
-   default, the others are errors naming it. Runs last, so an otherwise broken class does
-   not steal the default.
+   ``BGPAdvertisementsHaveCompatibleLocalPref``);
+5. two peers that can run on one node must not be the same session (address or interface
+   and VRF), and peers sharing a node and VRF must share myASN and routerID: FRR and GoBGP
+   run one BGP router per VRF with one ASN and one router ID;
+6. a BFD profile with echo mode on a peer that IPv6 prefixes are advertised to (MetalLB:
+   echo mode is IPv4 only): the junior of peer and advertisement is left out;
+7. two default MetalLoadBalancerClasses are tolerated, as Deckhouse does: the senior is
+   the default, both get a warning.
+
+**Dependents** of a left-out object are left out too, with a reason naming it: a peer whose
+``bfdProfile`` is missing or invalid, an advertisement naming a missing or invalid pool or
+peer, or a pool of the wrong protocol. An advertisement's aggregation length is not shorter
+than the shortest prefix of any entry of a pool it applies to (MetalLB's ``lowestMask``
+rule: a /24 pool cannot be announced as a /16).
 
 "Same node" uses the Nodes in the snapshot; with no Node objects at all (a directory of
 config only), selectors overlap when either is empty (all nodes) or both share a selector.
@@ -32,15 +37,19 @@ config only), selectors overlap when either is empty (all nodes) or both share a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator.core.model.addresses import PoolEntry, find_overlaps
 from orchestrator.core.model.cluster import BGPAdvertisement, IPNetwork, Node, Protocol
 from orchestrator.core.model.errors import quote
 from orchestrator.core.model.selectors import LabelSelector, any_matches
 from orchestrator.core.parse.drafts import Draft, Item, PoolItem
+
+T = TypeVar("T")
+ItemT = TypeVar("ItemT", bound=Item[Any])
 
 
 def where(item: Item[Any], crd_path: str) -> str:
@@ -49,51 +58,126 @@ def where(item: Item[Any], crd_path: str) -> str:
 
 
 def check_all(draft: Draft) -> None:
-    unique_names(draft.pools, "metadata.name")
-    unique_names(draft.l2_ads, "metadata.name")
-    unique_names(draft.bgp_ads, "metadata.name")
-    unique_names(draft.peers, "metadata.name")
-    unique_names(draft.bfd_profiles, "metadata.name")
-    pool_overlaps(draft.pools)
+    for items in (draft.pools, draft.l2_ads, draft.bgp_ads, draft.peers, draft.bfd_profiles):
+        unique_names(draft, items, "metadata.name")
+    self_overlaps(draft.pools)
+    pool_overlaps(draft)
+    bfd_references(draft)
+    peer_sessions(draft)
     references(draft)
     aggregation(draft)
-    identical_advertisements(draft.bgp_ads)
+    identical_advertisements(draft)
     local_pref(draft)
-    bfd_references(draft)
-    peer_sessions(draft.peers, draft.nodes)
+    echo_mode(draft)
     default_class(draft)
 
 
-def unique_names(items: Sequence[Item[Any]], crd_path: str) -> None:
+def senior_first(draft: Draft, items: Iterable[ItemT]) -> list[ItemT]:
+    return sorted(items, key=draft.rank)
+
+
+def keep_senior(
+    draft: Draft,
+    items: Iterable[Item[T]],
+    clash: Callable[[Item[T], Item[T]], tuple[str, str] | None],
+) -> None:
+    """Greedy in rank order: an item clashing with one kept gets the error
+    ``clash(kept, item)`` (CRD path, message); items already invalid are never kept, so
+    they displace nothing."""
+    kept: list[Item[T]] = []
+    for item in senior_first(draft, items):
+        if not item.ok:
+            continue
+        for older in kept:
+            found = clash(older, item)
+            if found is not None:
+                item.errs.add(where(item, found[0]), f"{found[1]}; {_serving(older)}")
+                break
+        else:
+            kept.append(item)
+
+
+def _serving(older: Item[Any]) -> str:
+    return (
+        f"{older.desc} ({older.source}) keeps serving (the senior: valid before, else older, "
+        "else first by name); this one is left out"
+    )
+
+
+def unique_names(draft: Draft, items: Sequence[Item[Any]], crd_path: str) -> None:
     by_name: dict[str, list[Item[Any]]] = {}
     for item in items:
         by_name.setdefault(item.value.name, []).append(item)
     for name, group in by_name.items():
-        for item in group if len(group) > 1 else ():
-            others = ", ".join(f"{o.desc} ({o.source})" for o in group if o is not item)
-            item.errs.add(where(item, crd_path), f"name {quote(name)} is also used by {others}")
+        if len(group) < 2:
+            continue
+        ordered = senior_first(draft, group)
+        first = next((i for i in ordered if i.ok), ordered[0])
+        for item in ordered:
+            if item is not first:
+                item.errs.add(
+                    where(item, crd_path),
+                    f"name {quote(name)} is also used by {first.desc}; {_serving(first)}",
+                )
 
 
-def pool_overlaps(pools: Sequence[PoolItem]) -> None:
-    nets: list[IPNetwork] = []
-    owners: list[tuple[PoolItem, str, PoolEntry]] = []
+def self_overlaps(pools: Sequence[PoolItem]) -> None:
     for item in pools:
+        nets: list[IPNetwork] = []
+        owners: list[tuple[str, PoolEntry]] = []
         for path, entry in item.entries:
             for cidr in entry.cidrs:
                 nets.append(cidr)
-                owners.append((item, path, entry))
-    reported: set[tuple[int, int]] = set()
-    for i, j in find_overlaps(nets):
-        (a, a_path, a_entry), (b, b_path, b_entry) = owners[i], owners[j]
-        pair = (id(a_entry), id(b_entry))
-        if a_entry is b_entry or pair in reported:
+                owners.append((path, entry))
+        reported: set[tuple[int, int]] = set()
+        for i, j in find_overlaps(nets):
+            (a_path, a_entry), (b_path, b_entry) = owners[i], owners[j]
+            if a_entry is b_entry or (id(a_entry), id(b_entry)) in reported:
+                continue
+            reported.add((id(a_entry), id(b_entry)))
+            item.errs.add(
+                b_path, f"{quote(b_entry.text)} overlaps {quote(a_entry.text)} ({a_path})"
+            )
+
+
+def pool_overlaps(draft: Draft) -> None:
+    """Each pool in rank order against the CIDRs of the pools kept so far (per family,
+    sorted and disjoint, so one bisection finds any overlap)."""
+    starts: dict[int, list[int]] = {4: [], 6: []}
+    owners: dict[int, list[tuple[int, PoolItem, PoolEntry]]] = {4: [], 6: []}
+    for item in senior_first(draft, draft.pools):
+        if not item.ok:
             continue
-        reported.add(pair)
-        if a is b:
-            b.errs.add(b_path, f"{quote(b_entry.text)} overlaps {quote(a_entry.text)} ({a_path})")
+        clash = None
+        for path, entry in item.entries:
+            for cidr in entry.cidrs:
+                fam, lo, hi = cidr.version, int(cidr.network_address), int(cidr.broadcast_address)
+                i = bisect_left(starts[fam], lo)
+                for j in (i - 1, i):
+                    if 0 <= j < len(starts[fam]):
+                        end, other, other_entry = owners[fam][j]
+                        if starts[fam][j] <= hi and lo <= end:
+                            clash = (path, entry, other, other_entry)
+                            break
+                if clash:
+                    break
+            if clash:
+                break
+        if clash is not None:
+            path, entry, other, other_entry = clash
+            message = f"{quote(entry.text)} overlaps {quote(other_entry.text)} of {other.desc}"
+            if item.errs in other.deps:
+                # made from this very pool (a migrated class): both go, nothing serves
+                item.errs.add(path, message)
+                continue
+            item.errs.add(path, f"{message}; {_serving(other)}")
             continue
-        a.errs.add(a_path, f"{quote(a_entry.text)} overlaps {quote(b_entry.text)} of {b.desc}")
-        b.errs.add(b_path, f"{quote(b_entry.text)} overlaps {quote(a_entry.text)} of {a.desc}")
+        for _, entry in item.entries:
+            for cidr in entry.cidrs:
+                fam, lo = cidr.version, int(cidr.network_address)
+                i = bisect_left(starts[fam], lo)
+                starts[fam].insert(i, lo)
+                owners[fam].insert(i, (int(cidr.broadcast_address), item, entry))
 
 
 def selected_pools(
@@ -122,7 +206,9 @@ def references(draft: Draft) -> None:
     pools: dict[str, list[PoolItem]] = {}
     for p in draft.pools:
         pools.setdefault(p.value.name, []).append(p)
-    peers = {p.value.name for p in draft.peers}
+    peers: dict[str, list[Item[Any]]] = {}
+    for peer in draft.peers:
+        peers.setdefault(peer.value.name, []).append(peer)
     checks: list[tuple[Item[Any], tuple[str, ...], Protocol]] = [
         (i, i.value.pools, Protocol.LAYER2) for i in draft.l2_ads
     ]
@@ -133,15 +219,20 @@ def references(draft: Draft) -> None:
             if name not in pools:
                 item.errs.add(path, f"names pool {quote(name)}, which does not exist")
                 continue
-            for pool in pools[name]:
+            valid = [p for p in pools[name] if p.ok]
+            if not valid and all(p.errs.obj != item.errs.obj for p in pools[name]):
+                # (an advertisement generated from the pool's own object says nothing more)
+                item.errs.add(path, f"names {pools[name][0].desc}, which is invalid (left out)")
+            for pool in valid:
                 if pool.value.protocol not in (None, protocol):
                     item.errs.add(path, f"names {pool.desc}, which is a {pool.value.protocol} pool")
     for item in draft.bgp_ads:
         for name in item.value.peers:
+            path = where(item, "spec.peers")
             if name not in peers:
-                item.errs.add(
-                    where(item, "spec.peers"), f"names BGPPeer {quote(name)}, which does not exist"
-                )
+                item.errs.add(path, f"names BGPPeer {quote(name)}, which does not exist")
+            elif not any(p.ok or p.errs.obj == item.errs.obj for p in peers[name]):
+                item.errs.add(path, f"names {peers[name][0].desc}, which is invalid (left out)")
 
 
 def aggregation(draft: Draft) -> None:
@@ -160,14 +251,15 @@ def aggregation(draft: Draft) -> None:
                     )
 
 
-def identical_advertisements(ads: Sequence[Item[BGPAdvertisement]]) -> None:
-    ordered = sorted(ads, key=lambda i: i.value.name)
-    for n, item in enumerate(ordered):
-        body = replace(item.value, name="")
-        for earlier in ordered[:n]:
-            if replace(earlier.value, name="") == body:
-                item.errs.add(where(item, "spec"), f"is identical to {earlier.desc}")
-                break
+def identical_advertisements(draft: Draft) -> None:
+    def clash(
+        older: Item[BGPAdvertisement], item: Item[BGPAdvertisement]
+    ) -> tuple[str, str] | None:
+        if replace(older.value, name="") == replace(item.value, name=""):
+            return "spec", f"is identical to {older.desc}"
+        return None
+
+    keep_senior(draft, draft.bgp_ads, clash)
 
 
 def nodes_overlap(
@@ -196,33 +288,30 @@ def local_pref(draft: Draft) -> None:
     per_pool: dict[int, tuple[PoolItem, list[Item[BGPAdvertisement]]]] = {}
     for item in draft.bgp_ads:
         ad = item.value
-        if ad.service_selectors:
+        if ad.service_selectors or not item.ok:
             continue  # which Services it covers is unknown until runtime (as MetalLB)
         for pool in selected_pools(ad.pools, ad.pool_selectors, draft.pools, Protocol.BGP):
-            per_pool.setdefault(id(pool), (pool, []))[1].append(item)
-    reported: set[tuple[int, int]] = set()
+            if pool.ok:
+                per_pool.setdefault(id(pool), (pool, []))[1].append(item)
     for pool, items in per_pool.values():
-        for n, x in enumerate(items):
-            for y in items[n + 1 :]:
-                a, b = x.value, y.value
-                if a.local_pref == b.local_pref or _aggregation_differs(a, b, pool):
-                    continue
-                if a.peers and b.peers and not set(a.peers) & set(b.peers):
-                    continue
-                if not nodes_overlap(a.node_selectors, b.node_selectors, draft.nodes):
-                    continue
-                if (id(x), id(y)) in reported:
-                    continue
-                reported.add((id(x), id(y)))
-                for me, other in ((x, y), (y, x)):
-                    mine = me.value.local_pref or "unset"
-                    theirs = other.value.local_pref or "unset"
-                    me.errs.add(
-                        where(me, "spec.localPref"),
-                        f"localPref {mine} conflicts with localPref {theirs} of {other.desc}: "
-                        f"both advertise {pool.desc} to the same peers from the same nodes "
-                        "with the same aggregation length",
-                    )
+
+        def clash(
+            x: Item[BGPAdvertisement], y: Item[BGPAdvertisement], pool: PoolItem = pool
+        ) -> tuple[str, str] | None:
+            a, b = x.value, y.value
+            if a.local_pref == b.local_pref or _aggregation_differs(a, b, pool):
+                return None
+            if a.peers and b.peers and not set(a.peers) & set(b.peers):
+                return None
+            if not nodes_overlap(a.node_selectors, b.node_selectors, draft.nodes):
+                return None
+            return "spec.localPref", (
+                f"localPref {b.local_pref or 'unset'} conflicts with localPref "
+                f"{a.local_pref or 'unset'} of {x.desc}: both advertise {pool.desc} to the "
+                "same peers from the same nodes with the same aggregation length"
+            )
+
+        keep_senior(draft, items, clash)
 
 
 def bfd_references(draft: Draft) -> None:
@@ -238,40 +327,78 @@ def bfd_references(draft: Draft) -> None:
             item.errs.add(path, f"names {profiles[name].desc}, which is invalid")
 
 
-def peer_sessions(peers: Sequence[Item[Any]], nodes: Mapping[str, Node]) -> None:
-    for n, x in enumerate(peers):
-        for y in peers[n + 1 :]:
-            a, b = x.value, y.value
-            if not nodes_overlap(a.node_selectors, b.node_selectors, nodes):
+def peer_sessions(draft: Draft) -> None:
+    def clash(x: Item[Any], y: Item[Any]) -> tuple[str, str] | None:
+        a, b = x.value, y.value
+        if not nodes_overlap(a.node_selectors, b.node_selectors, draft.nodes):
+            return None
+        vrf_a, vrf_b = a.vrf or "", b.vrf or ""
+        if vrf_a != vrf_b:
+            return None
+        target = a.peer_address or a.interface
+        if target is not None and target == (b.peer_address or b.interface):
+            return "spec", (
+                f"same session as {x.desc}: both peer with {target} in VRF "
+                f"{quote(vrf_a or 'default')} on the same nodes"
+            )
+        if a.my_asn and b.my_asn and a.my_asn != b.my_asn:
+            return "spec.myASN", (
+                f"myASN {b.my_asn} differs from myASN {a.my_asn} of {x.desc}; peers on the "
+                "same nodes and VRF must share one ASN"
+            )
+        if a.router_id and b.router_id and a.router_id != b.router_id:
+            return "spec.routerID", (
+                f"routerID {b.router_id} differs from routerID {a.router_id} of {x.desc}; "
+                "peers on the same nodes and VRF must share one router ID"
+            )
+        return None
+
+    keep_senior(draft, draft.peers, clash)
+
+
+def _v6_pools(draft: Draft, ad: BGPAdvertisement) -> list[PoolItem]:
+    return [
+        p
+        for p in selected_pools(ad.pools, ad.pool_selectors, draft.pools, Protocol.BGP)
+        if p.ok and any(c.version == 6 for c in p.value.cidrs)
+    ]
+
+
+def echo_mode(draft: Draft) -> None:
+    echo = {p.value.name for p in draft.bfd_profiles if p.ok and p.value.echo_mode}
+    peers = [p for p in draft.peers if p.ok and p.value.bfd_profile in echo]
+    if not peers:
+        return
+    for ad in draft.bgp_ads:
+        v6 = _v6_pools(draft, ad.value) if ad.ok else []
+        for peer in peers if v6 else ():
+            if ad.value.peers and peer.value.name not in ad.value.peers:
                 continue
-            vrf_a, vrf_b = a.vrf or "", b.vrf or ""
-            target_a = a.peer_address or a.interface
-            if (
-                vrf_a == vrf_b
-                and target_a is not None
-                and target_a == (b.peer_address or b.interface)
-            ):
-                for me, other in ((x, y), (y, x)):
-                    me.errs.add(
-                        where(me, "spec"),
-                        f"same session as {other.desc}: both peer with {target_a} "
-                        f"in VRF {quote(vrf_a or 'default')} on the same nodes",
-                    )
-            elif vrf_a == vrf_b and a.my_asn != b.my_asn and a.my_asn and b.my_asn:
-                for me, other in ((x, y), (y, x)):
-                    me.errs.add(
-                        where(me, "spec.myASN"),
-                        f"myASN {me.value.my_asn} differs from myASN {other.value.my_asn} of "
-                        f"{other.desc}; peers on the same nodes and VRF must share one ASN",
-                    )
+            if not (ad.ok and peer.ok):
+                continue
+            ad_junior = draft.rank(ad) > draft.rank(peer)
+            junior: Item[Any] = ad if ad_junior else peer
+            senior: Item[Any] = peer if ad_junior else ad
+            junior.errs.add(
+                where(junior, "spec.bfdProfile" if junior is peer else "spec"),
+                f"{ad.desc} advertises IPv6 {v6[0].desc} to {peer.desc}, whose BFDProfile "
+                f"{quote(peer.value.bfd_profile)} has echoMode, which is IPv4 only; "
+                + _serving(senior),
+            )
 
 
 def default_class(draft: Draft) -> None:
-    defaults = sorted(
-        (c for c in draft.classes if c.value.is_default and c.ok), key=lambda c: c.value.name
-    )
-    for item in defaults[1:]:
-        item.errs.add(
+    """Deckhouse tolerates several default classes: the senior one is the default."""
+    defaults = senior_first(draft, (c for c in draft.classes if c.value.is_default and c.ok))
+    if len(defaults) < 2:
+        return
+    first = defaults[0]
+    names = ", ".join(c.desc for c in defaults)
+    for item in defaults:
+        role = "is the default" if item is first else f"is not the default: {first.desc} is"
+        item.errs.warn(
             where(item, "spec.isDefault"),
-            f"{defaults[0].desc} is already the default class; at most one may be the default",
+            f"several classes are marked default ({names}); this one {role} (the oldest)",
         )
+        if item is not first:
+            item.value = replace(item.value, is_default=False)

@@ -77,6 +77,27 @@ class Doc:
     raw: Mapping[str, Any]
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    #: ``metadata.creationTimestamp`` as the API server writes it (RFC 3339, UTC, so text
+    #: order is time order); None in a manifest file that has none.
+    created: str | None = None
+
+
+def ref_of(raw: object) -> str | None:
+    """The identity ``read_document`` would give ``raw`` (``Kind/name``...), without
+    validating anything; None when it has none."""
+    if not is_mapping(raw):
+        return None
+    kind, meta, api = raw.get("kind"), raw.get("metadata"), raw.get("apiVersion")
+    info = KINDS.get(kind) if isinstance(kind, str) else None
+    name = meta.get("name") if is_mapping(meta) else None
+    if info is None or not isinstance(api, str) or split_api_version(api)[0] != info.group:
+        return None
+    if not isinstance(name, str) or not name:
+        return None
+    if not info.namespaced:
+        return f"{kind}/{name}"
+    namespace = meta.get("namespace") if is_mapping(meta) else None
+    return f"{kind}/{namespace if isinstance(namespace, str) and namespace else 'default'}/{name}"
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -131,7 +152,20 @@ def read_document(source: str, raw: object, sink: list[FieldError]) -> tuple[Doc
         metadata = Fields(errs, meta, "metadata")
         labels = label_map(metadata, "labels")
         annotations = metadata.string_map("annotations")
-    doc = Doc(source, kind, group, version, name, namespace, ref, raw, labels, annotations)
+    created = meta.get("creationTimestamp") if is_mapping(meta) else None
+    doc = Doc(
+        source,
+        kind,
+        group,
+        version,
+        name,
+        namespace,
+        ref,
+        raw,
+        labels,
+        annotations,
+        created=str(created) if created else None,
+    )
     return doc, errs
 
 

@@ -20,11 +20,13 @@ class          network.deckhouse.io/metal-load-balancer-class, then
 IP lists are comma-separated with spaces trimmed. MetalLB's annotation allows at most two
 IPs of different families (one dual-stack pair); the Deckhouse annotation may list N IPs for
 an N-IP L2 Service (the i-th IP for the i-th home node). ``spec.loadBalancerIP`` together
-with an IPs annotation is an error, as in MetalLB. The IP count follows Deckhouse (values
-below 1 or not integers mean 1) with a warning for nonsense. The limit a user meets is the
-number of addresses of the class pool (the allocator gives at most that many); the parser
-only refuses counts above 65,536, which bounds the memory one Service can make the
-allocator use (an IPv6 class pool has far more addresses than anyone wants IPs).
+with an IPs annotation is an error, as in MetalLB. An IP count that is not a whole number
+from 1 to 65,536 (``"-3"``, ``"abc"``, ``"0"``, ``"1000000"``) is an error on the Service,
+so it keeps its current IPs untouched until it is fixed. Deckhouse reads such values as 1,
+which released all but one of a Service's IPs at once, and setting the count back then
+handed out *new* IPs: one typo moved IPs for good. The upper bound bounds the memory one
+Service can make the allocator use (an IPv6 class pool has far more addresses than anyone
+wants IPs); the limit a user meets is the size of the class pool.
 
 Every ``metallb.universe.tf/*`` annotation draws a ``deprecatedAnnotation`` warning naming
 its replacement (MetalLB raises the same-named event), and so do the spellings of Deckhouse's
@@ -126,16 +128,17 @@ def _count(errs: Errors, annotations: Mapping[str, str]) -> int:
     if key not in annotations:
         return 1
     text = annotations[key].strip()
+    keeps = "; the Service keeps its current IPs until this is fixed"
     try:
         count = int(text)
     except ValueError:
-        errs.warn(annotation_path(key), f"{quote(text)} is not an integer; using 1")
+        errs.add(annotation_path(key), f"{quote(text)} is not a whole number{keeps}")
         return 1
     if count < 1:
-        errs.warn(annotation_path(key), f"{count} is less than 1; using 1")
+        errs.add(annotation_path(key), f"{count} is less than 1{keeps}")
         return 1
     if count > MAX_IPS_COUNT:
-        errs.add(annotation_path(key), f"{count} is more than {MAX_IPS_COUNT}")
+        errs.add(annotation_path(key), f"{count} is more than {MAX_IPS_COUNT}{keeps}")
         return MAX_IPS_COUNT
     return count
 

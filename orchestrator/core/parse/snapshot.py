@@ -40,7 +40,7 @@ from orchestrator.core.parse.crosscheck import check_all
 from orchestrator.core.parse.deckhouse_config import parse_mlb_configuration
 from orchestrator.core.parse.deckhouse_peers import parse_mlb_peer, parse_mlb_pool
 from orchestrator.core.parse.documents import Doc, read_document, spec_of
-from orchestrator.core.parse.drafts import Draft, Item
+from orchestrator.core.parse.drafts import Draft, Item, seniority
 from orchestrator.core.parse.fields import Fields, is_mapping
 from orchestrator.core.parse.leaves import Leaf, ParseMemo, is_leaf, parse_leaf
 from orchestrator.core.parse.migration import settle_migrations
@@ -130,14 +130,25 @@ def _again(first: Doc) -> str:
 
 
 def parse_snapshot(
-    docs: Sequence[tuple[str, Mapping[str, Any]]], memo: ParseMemo | None = None
+    docs: Sequence[tuple[str, Mapping[str, Any]]],
+    memo: ParseMemo | None = None,
+    *,
+    serving: frozenset[str] = frozenset(),
+    held: frozenset[str] = frozenset(),
 ) -> ClusterSnapshot:
     """Parse and validate every document; see the module docstring for the rules. With
     ``memo``, Services and EndpointSlices passed again as the same objects are not parsed
-    again (``leaves``)."""
+    again (``leaves``). ``serving``: refs of the objects valid before, which win conflicts
+    (``drafts.seniority``); ``held``: refs running on their last good version, whose pools
+    give out no new IPs (both from ``core.isolation``)."""
     sink: list[FieldError] = []
     by_kind, leaves = identify(docs, sink, memo)
-    draft = Draft(sink)
+    draft = Draft(sink, held=held)
+    for group in by_kind.values():
+        for doc, _ in group:
+            draft.ranks[doc.ref] = seniority(
+                doc.ref, doc.name, doc.created, serving=doc.ref in serving
+            )
     for doc, _ in by_kind.get("Secret", []):
         draft.secrets.add(doc)
     for doc, errs in by_kind.get("Community", []):
@@ -178,6 +189,9 @@ def build_config(draft: Draft) -> ClusterConfig:
     def ok(items: Sequence[Item[Any]]) -> list[Any]:
         return sorted((i.value for i in items if i.ok), key=lambda v: v.name)
 
+    held = [p for p in draft.pools if p.ok and p.errs.obj in draft.held]
+    for item in held:
+        item.value = replace(item.value, held=True)
     return ClusterConfig(
         pools={p.name: p for p in ok(draft.pools)},
         classes={c.name: c for c in ok(draft.classes)},
@@ -187,6 +201,10 @@ def build_config(draft: Draft) -> ClusterConfig:
         bfd_profiles={b.name: b for b in ok(draft.bfd_profiles)},
         load_balancer_class=draft.load_balancer_class,
         speaker_node_selector=dict(draft.speaker_node_selector),
+        invalid_pools=frozenset(p.value.name for p in draft.pools if not p.ok)
+        - {p.value.name for p in draft.pools if p.ok},
+        invalid_classes=frozenset(c.value.name for c in draft.classes if not c.ok)
+        - {c.value.name for c in draft.classes if c.ok},
     )
 
 

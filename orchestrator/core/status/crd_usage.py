@@ -30,6 +30,7 @@ from enum import StrEnum
 from orchestrator.core.model.cluster import BGPAdvertisement, BGPPeer, ClusterSnapshot
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.model.selectors import any_matches
+from orchestrator.core.parse.isolation import HELD
 from orchestrator.core.status.records import Condition
 
 IN_USE = "InUse"
@@ -68,15 +69,16 @@ def crd_conditions(
     snapshot: ClusterSnapshot, problems: Iterable[FieldError] | None = None
 ) -> dict[str, Condition]:
     """``Kind/name`` -> its InUse condition, for every object in ``crd_objects`` and every
-    object of those kinds with an error in ``problems`` (default: the snapshot's own). In a
-    cluster an error freezes the configuration: the snapshot is then the last good one and
-    ``problems`` the current ones, so a broken object says Invalid (and that its last good
-    version stays in use, when it had one) while the others say what is running."""
+    object of those kinds with an error in ``problems`` (default: the snapshot's own). A
+    broken object says Invalid (and that its last good version stays in use, when
+    ``core.parse.isolation`` holds it there) while the others say what is running."""
     errors: dict[str, list[str]] = {}
     for p in snapshot.problems if problems is None else problems:
         if p.severity is Severity.ERROR and p.obj.partition("/")[0] in KINDS:
             errors.setdefault(p.obj, []).append(f"{p.path}: {p.message}" if p.path else p.message)
-    own = _own_errors(snapshot)
+    held = {
+        p.obj for p in snapshot.problems if p.severity is Severity.WARNING and p.message == HELD
+    }
     config = snapshot.config
     peers = {f"BGPPeer/{p.name}": p for p in config.bgp_peers}
     out: dict[str, Condition] = {}
@@ -85,9 +87,7 @@ def crd_conditions(
         if ref in errors:
             first, *rest = errors[ref]
             more = f" (and {len(rest)} more errors)" if rest else ""
-            # the snapshot parsed this object without error: that is its last good version
-            frozen = ref in snapshot.crd_objects and ref not in own
-            kept = "; its last good version stays in use" if frozen else ""
+            kept = "; its last good version stays in use" if ref in held else ""
             out[ref] = _condition(UsageReason.INVALID, first + more + kept)
             continue
         kind, _, name = ref.partition("/")
@@ -111,10 +111,6 @@ def crd_conditions(
                 else _condition(UsageReason.NO_NODES, "no Node matches spec.nodeSelector")
             )
     return out
-
-
-def _own_errors(snapshot: ClusterSnapshot) -> set[str]:
-    return {p.obj for p in snapshot.problems if p.severity is Severity.ERROR}
 
 
 def _pool(name: str, labels: Mapping[str, str], ads: Iterable[BGPAdvertisement]) -> Condition:

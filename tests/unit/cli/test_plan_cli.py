@@ -64,8 +64,28 @@ def test_plan_on_invalid_manifests_exits_1_with_error_lines(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["plan", str(EXAMPLES / "invalid")]) == 1
-    out = capsys.readouterr().out
-    assert 'MetalLoadBalancerClass/badrange: spec.addressPool[1]: "192.168.7.300"' in out
+    err = capsys.readouterr().err
+    assert 'MetalLoadBalancerClass/badrange: spec.addressPool[1]: "192.168.7.300"' in err
+
+
+def test_plan_allocates_from_the_valid_objects_and_lists_the_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A broken class and a broken pool next to valid ones (examples/isolation)."""
+    assert main(["plan", str(EXAMPLES / "isolation"), "-o", "json"]) == 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    rows = {s["name"]: s for s in out["services"]}
+    assert len(rows["web"]["ips"]) == 3 and rows["web"]["class"] == "ingress"
+    assert rows["second"]["ips"] == ["192.168.3.10"] and rows["second"]["class"] == "second"
+    assert rows["on-broken"]["ips"] == []
+    assert "MetalLoadBalancerClass broken is invalid" in rows["on-broken"]["reason"]
+    assert [e.split(":")[0] for e in out["errors"]] == [
+        "IPAddressPool/typo",
+        "L2Advertisement/on-typo",
+        "MetalLoadBalancerClass/broken",
+    ]
+    assert out["errors"][0] in captured.err
 
 
 def test_plan_on_missing_directory_exits_2(tmp_path: Path) -> None:

@@ -74,6 +74,12 @@ def test_loader_unreadable_and_empty(tmp_path: Path) -> None:
     assert str(problem) == "binary.yaml: cannot read the file: UnicodeDecodeError"
 
 
+SERVING = (
+    " keeps serving (the senior: valid before, else older, else first by name); "
+    "this one is left out"
+)
+
+
 def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     typo = (POOL % ("typo", "192.0.2.32/28")).replace("{addresses", "{adresses: [], addresses")
     write(tmp_path, "ok.yaml", POOL % ("ok", "192.0.2.0/28") + "---\n" + typo)
@@ -87,14 +93,13 @@ def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     )
     assert main(["validate", str(tmp_path)]) == 1
     out, err = capsys.readouterr()
+    # overlap: only the junior (no timestamps in files: by name) is left out, naming both
     assert out.splitlines() == [
-        'IPAddressPool/a: spec.addresses[0]: "192.0.2.8/29" overlaps "192.0.2.0/28" of '
-        "IPAddressPool/ok",
         'IPAddressPool/ok: spec.addresses[0]: "192.0.2.0/28" overlaps "192.0.2.8/29" of '
-        "IPAddressPool/a",
+        "IPAddressPool/a; IPAddressPool/a (bad.yaml#2)" + SERVING,
         'IPAddressPool/z: spec.addresses[0]: "192.0.2.300" is not an IP, CIDR or range',
     ]
-    assert err.splitlines()[-1] == "3 error(s), 1 warning(s)"
+    assert err.splitlines()[-1] == "2 error(s), 1 warning(s)"
 
     assert main(["validate", str(tmp_path / "ok.yaml")]) == 2
     assert main(["validate", str(tmp_path / "missing")]) == 2
@@ -108,6 +113,19 @@ def test_valid_examples(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert out == "" and err == ""
 
 
+def test_validate_names_the_broken_class_and_pool_with_their_paths(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["validate", str(EXAMPLES / "isolation")]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        'IPAddressPool/typo: spec.addresses[0]: "198.51.100.300/29" is not a valid CIDR',
+        "L2Advertisement/on-typo: spec.ipAddressPools: names IPAddressPool/typo, which is "
+        "invalid (left out)",
+        'MetalLoadBalancerClass/broken: spec.addressPool[0]: "192.168.7.300" is not an IP, '
+        "CIDR or range",
+    ]
+
+
 def test_invalid_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(EXAMPLES / "invalid")]) == 1
     out, _ = capsys.readouterr()
@@ -116,10 +134,8 @@ def test_invalid_example(capsys: pytest.CaptureFixture[str]) -> None:
         "BGPPeer/bad-password: spec.password: contains a forbidden character (value hidden)",
         'BGPPeer/no-bfd: spec.bfdProfile: names BFDProfile "missing-profile", which does not exist',
         "BGPPeer/short-hold: spec.holdTime: hold time 2s must be 0 or at least 3s",
-        'IPAddressPool/left: spec.addresses[0]: "203.0.113.0/25" overlaps '
-        '"203.0.113.100-203.0.113.200" of IPAddressPool/right',
         'IPAddressPool/right: spec.addresses[0]: "203.0.113.100-203.0.113.200" overlaps '
-        '"203.0.113.0/25" of IPAddressPool/left',
+        '"203.0.113.0/25" of IPAddressPool/left; IPAddressPool/left (pools.yaml#1)' + SERVING,
         'MetalLoadBalancerClass/badrange: spec.addressPool[1]: "192.168.7.300" is not an IP, '
         "CIDR or range",
     ]
@@ -141,3 +157,17 @@ def test_seed_example_content() -> None:
         "frontend-2",
         "frontend-3",
     }
+
+
+def test_names_with_control_characters_are_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name with a newline (or a terminal escape) printed raw made one error span
+    several lines, and could forge one."""
+    bad = POOL % ('"a\\nIPAddressPool/forged: fine\\u001b[2J"', "192.0.2.0/28")
+    write(tmp_path, "p.yaml", bad)
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1
+    assert "\x1b" not in out and out.startswith("IPAddressPool/a\\nIPAddressPool/forged")
+    assert "\\x1b[2J" in out

@@ -9,6 +9,8 @@ class pool) x ipFamilyPolicy (Single v4/v6, PreferDual, RequireDual) x avoidBugg
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
+from ipaddress import ip_address
 
 from orchestrator.core.alloc.allocator import allocate
 from orchestrator.core.alloc.result import MAX_INT64, EventKind, Reason
@@ -371,3 +373,15 @@ def test_pool_stats_follow_metallb_counting() -> None:
     assert stats["small6"].ipv6_total == 256 + 4
     assert stats["range"].ipv4_total == 3  # .255 excluded
     assert stats["v4"].in_use == 1
+
+
+def test_require_dual_stack_with_a_single_family_cluster_ip_gets_no_ip_and_a_reason() -> None:
+    """MetalLB refuses it; handing out one IPv4 would look served as asked."""
+    p = pool("c", "198.51.100.0/30", "2001:db8:1::/126")
+    single = replace(svc("a", policy=DUAL, families=(4,)), cluster_ips=(ip_address("192.0.2.80"),))
+    outcome = allocate(snap([single], pools=[p])).outcomes["demo/a"]
+    assert outcome.assignment is None and outcome.reason is Reason.DUAL_STACK_UNAVAILABLE
+    assert "IPv4 and an IPv6 ClusterIP; the Service has 192.0.2.80" in outcome.message
+    both = replace(single, cluster_ips=(ip_address("192.0.2.80"), ip_address("2001:db8::80")))
+    both = replace(both, ip_families=(4, 6))
+    assert ips(allocate(snap([both], pools=[p])), "demo/a") == ["198.51.100.0", "2001:db8:1::"]

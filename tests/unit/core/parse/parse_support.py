@@ -13,6 +13,20 @@ def snap(*docs: dict[str, Any]) -> ClusterSnapshot:
     return parse_snapshot([(f"t.yaml#{i}", d) for i, d in enumerate(docs, 1)])
 
 
+def serving(desc: str, source: str) -> str:
+    """The tail of a conflict error: who keeps serving (``crosscheck._serving``)."""
+    return (
+        f"; {desc} ({source}) keeps serving (the senior: valid before, else older, else first "
+        "by name); this one is left out"
+    )
+
+
+def created(doc: dict[str, Any], when: str) -> dict[str, Any]:
+    """``doc`` with a ``metadata.creationTimestamp``, as the API server writes it."""
+    doc["metadata"]["creationTimestamp"] = when
+    return doc
+
+
 def errors(s: ClusterSnapshot) -> list[str]:
     return [str(p) for p in s.problems if p.severity is Severity.ERROR]
 

@@ -15,7 +15,16 @@ import pytest
 
 from orchestrator.core.model.cluster import CommunityKind
 from orchestrator.core.parse.communities import CommunityError, parse_value
-from tests.unit.core.parse.parse_support import bgpadv, errors, obj, peer, pool, snap
+from tests.unit.core.parse.parse_support import (
+    bgpadv,
+    created,
+    errors,
+    obj,
+    peer,
+    pool,
+    serving,
+    snap,
+)
 
 # --------------------------------------------------------------------------- communities
 
@@ -210,15 +219,13 @@ def test_local_pref_conflicts() -> None:
             "f", ipAddressPools=["p"], localPref=600, serviceSelectors=[{"matchLabels": {"a": "b"}}]
         ),
     )
+    # only the junior (by name here: no timestamps) is left out, naming both
     assert errors(s) == [
-        "BGPAdvertisement/a: spec.localPref: localPref 100 conflicts with localPref 200 of "
-        "BGPAdvertisement/b: both advertise IPAddressPool/p to the same peers from the same "
-        "nodes with the same aggregation length",
         "BGPAdvertisement/b: spec.localPref: localPref 200 conflicts with localPref 100 of "
         "BGPAdvertisement/a: both advertise IPAddressPool/p to the same peers from the same "
-        "nodes with the same aggregation length",
+        "nodes with the same aggregation length" + serving("BGPAdvertisement/a", "t.yaml#4"),
     ]
-    assert [a.name for a in s.config.bgp_advertisements] == ["c", "d", "e", "f"]
+    assert [a.name for a in s.config.bgp_advertisements] == ["a", "c", "d", "e", "f"]
 
 
 def test_local_pref_uses_known_nodes() -> None:
@@ -245,4 +252,14 @@ def test_identical_advertisements() -> None:
         bgpadv("b", ipAddressPools=["p"], localPref=7),
         bgpadv("a", ipAddressPools=["p"], localPref=7),
     )
-    assert errors(s) == ["BGPAdvertisement/b: spec: is identical to BGPAdvertisement/a"]
+    assert errors(s) == [
+        "BGPAdvertisement/b: spec: is identical to BGPAdvertisement/a"
+        + serving("BGPAdvertisement/a", "t.yaml#3")
+    ]
+    # the older one stays, whatever the names
+    s = snap(
+        pool("p", "203.0.113.0/24"),
+        created(bgpadv("b", ipAddressPools=["p"], localPref=7), "2024-01-01T00:00:00Z"),
+        created(bgpadv("a", ipAddressPools=["p"], localPref=7), "2025-01-01T00:00:00Z"),
+    )
+    assert [a.name for a in s.config.bgp_advertisements] == ["b"]

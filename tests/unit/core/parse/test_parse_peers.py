@@ -15,7 +15,7 @@ import pytest
 
 from orchestrator.core.model.cluster import DynamicASN
 from orchestrator.core.parse.durations import DurationError, parse_duration
-from tests.unit.core.parse.parse_support import errors, obj, peer, secret, snap
+from tests.unit.core.parse.parse_support import created, errors, obj, peer, secret, serving, snap
 
 # --------------------------------------------------------------------------- peers
 
@@ -261,21 +261,31 @@ def test_peer_session_and_asn_conflicts() -> None:
         peer("c", peerAddress="198.51.100.9", myASN=64999),
         peer("d", peerAddress="198.51.100.1", vrf="red"),
     )
+    # the senior (a) keeps serving; each junior is left out naming the one it clashes with
     assert errors(s) == [
-        "BGPPeer/a: spec: same session as BGPPeer/b: both peer with 198.51.100.1 in VRF "
-        '"default" on the same nodes',
-        "BGPPeer/a: spec.myASN: myASN 64513 differs from myASN 64999 of BGPPeer/c; peers on the "
-        "same nodes and VRF must share one ASN",
         "BGPPeer/b: spec: same session as BGPPeer/a: both peer with 198.51.100.1 in VRF "
-        '"default" on the same nodes',
-        "BGPPeer/b: spec.myASN: myASN 64513 differs from myASN 64999 of BGPPeer/c; peers on the "
-        "same nodes and VRF must share one ASN",
+        '"default" on the same nodes' + serving("BGPPeer/a", "t.yaml#1"),
         "BGPPeer/c: spec.myASN: myASN 64999 differs from myASN 64513 of BGPPeer/a; peers on the "
-        "same nodes and VRF must share one ASN",
-        "BGPPeer/c: spec.myASN: myASN 64999 differs from myASN 64513 of BGPPeer/b; peers on the "
-        "same nodes and VRF must share one ASN",
+        "same nodes and VRF must share one ASN" + serving("BGPPeer/a", "t.yaml#1"),
     ]
-    assert [p.name for p in s.config.bgp_peers] == ["d"]
+    assert [p.name for p in s.config.bgp_peers] == ["a", "d"]
+
+
+def test_peers_on_one_node_share_the_router_id() -> None:
+    s = snap(
+        created(peer("z", routerID="192.0.2.1"), "2024-01-01T00:00:00Z"),
+        created(
+            peer("a", peerAddress="198.51.100.2", routerID="192.0.2.2"), "2025-01-01T00:00:00Z"
+        ),
+        peer("other-vrf", peerAddress="198.51.100.3", routerID="192.0.2.3", vrf="red"),
+        peer("unset", peerAddress="198.51.100.4"),
+    )
+    assert errors(s) == [
+        "BGPPeer/a: spec.routerID: routerID 192.0.2.2 differs from routerID 192.0.2.1 of "
+        "BGPPeer/z; peers on the same nodes and VRF must share one router ID"
+        + serving("BGPPeer/z", "t.yaml#1"),
+    ]
+    assert [p.name for p in s.config.bgp_peers] == ["other-vrf", "unset", "z"]
 
 
 def test_v1beta1_peer_node_selectors() -> None:
@@ -298,3 +308,27 @@ def test_v1beta1_peer_node_selectors() -> None:
     (p,) = s.config.bgp_peers
     assert p.node_selectors[0].matches({"rack": "a"})
     assert not p.node_selectors[0].matches({"rack": "c"})
+
+
+def test_bfd_echo_mode_with_ipv6_advertised_leaves_out_the_junior() -> None:
+    """MetalLB: echo mode is IPv4 only. The junior of peer and advertisement goes."""
+    echo = obj("BFDProfile", "echo", {"echoMode": True})
+    v6 = obj("IPAddressPool", "v6", {"addresses": ["2001:db8::/120"]})
+    v4 = obj("IPAddressPool", "v4", {"addresses": ["203.0.113.0/24"]})
+    ad = created(obj("BGPAdvertisement", "to-all", {}), "2025-01-01T00:00:00Z")
+    r1 = created(peer("r1", bfdProfile="echo"), "2024-01-01T00:00:00Z")
+    s = snap(echo, v6, v4, ad, r1)
+    assert errors(s) == [
+        "BGPAdvertisement/to-all: spec: BGPAdvertisement/to-all advertises IPv6 "
+        'IPAddressPool/v6 to BGPPeer/r1, whose BFDProfile "echo" has echoMode, which is IPv4 '
+        "only" + serving("BGPPeer/r1", "t.yaml#5"),
+    ]
+    assert [p.name for p in s.config.bgp_peers] == ["r1"] and not s.config.bgp_advertisements
+    # the peer is the junior: it goes, the advertisement stays
+    s = snap(echo, v6, v4, ad, created(peer("r1", bfdProfile="echo"), "2026-01-01T00:00:00Z"))
+    assert [e.split(":")[0] for e in errors(s)] == ["BGPPeer/r1"]
+    assert "spec.bfdProfile" in errors(s)[0]
+    # IPv4 only, or a peer without echo mode: nothing to say
+    assert errors(snap(echo, v4, ad, r1)) == []
+    no_echo = obj("BFDProfile", "echo", {"echoMode": False})
+    assert errors(snap(no_echo, v6, ad, r1)) == []

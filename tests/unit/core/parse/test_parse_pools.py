@@ -13,7 +13,7 @@ from typing import Any
 
 from orchestrator.core.model.cluster import PoolKind, Protocol
 from orchestrator.core.model.selectors import LabelSelector
-from tests.unit.core.parse.parse_support import errors, snap, warnings
+from tests.unit.core.parse.parse_support import created, errors, serving, snap, warnings
 
 
 def ipool(name: str, *addresses: Any, **spec: Any) -> dict[str, Any]:
@@ -102,13 +102,27 @@ def test_overlapping_pools_name_both_and_are_dropped() -> None:
         ipool("other", "198.51.100.0/24"),
     )
     assert errors(s) == [
-        'IPAddressPool/left: spec.addresses[0]: "203.0.113.0/25" overlaps '
-        '"203.0.113.100-203.0.113.200" of MetalLoadBalancerClass/right',
         'MetalLoadBalancerClass/right: spec.addressPool[0]: "203.0.113.100-203.0.113.200" '
-        'overlaps "203.0.113.0/25" of IPAddressPool/left',
+        'overlaps "203.0.113.0/25" of IPAddressPool/left'
+        + serving("IPAddressPool/left", "t.yaml#1"),
     ]
-    assert list(s.config.pools) == ["other"]
+    assert list(s.config.pools) == ["left", "other"]
     assert s.config.classes == {}
+
+
+def test_overlap_leaves_out_the_younger_and_never_counts_a_broken_pool() -> None:
+    s = snap(
+        created(ipool("young", "203.0.113.0/25"), "2025-06-01T00:00:00Z"),
+        created(ipool("old", "203.0.113.64/26"), "2024-06-01T00:00:00Z"),
+        # overlaps only "young", which is left out: it stays
+        created(ipool("after", "203.0.113.0/27"), "2025-07-01T00:00:00Z"),
+        # broken on its own: it displaces nothing
+        created(ipool("broken", "203.0.113.128/25", "203.0.113.300"), "2020-01-01T00:00:00Z"),
+        ipool("fine", "203.0.113.192/26"),
+    )
+    assert [e.split(":")[0] for e in errors(s)] == ["IPAddressPool/broken", "IPAddressPool/young"]
+    assert "IPAddressPool/old" in errors(s)[1]
+    assert sorted(s.config.pools) == ["after", "fine", "old"]
 
 
 def test_overlap_within_one_pool() -> None:
@@ -127,12 +141,10 @@ def test_duplicate_entry_text() -> None:
 def test_pool_names_are_unique_across_kinds() -> None:
     s = snap(ipool("x", "192.0.2.0/28"), mlbc("x", "198.51.100.0/28"))
     assert errors(s) == [
-        'IPAddressPool/x: metadata.name: name "x" is also used by MetalLoadBalancerClass/x '
-        "(t.yaml#2)",
-        'MetalLoadBalancerClass/x: metadata.name: name "x" is also used by IPAddressPool/x '
-        "(t.yaml#1)",
+        'MetalLoadBalancerClass/x: metadata.name: name "x" is also used by IPAddressPool/x'
+        + serving("IPAddressPool/x", "t.yaml#1"),
     ]
-    assert s.config.pools == {}
+    assert [p.kind for p in s.config.pools.values()] == [PoolKind.IPADDRESSPOOL]
 
 
 def test_service_allocation_duplicates() -> None:
@@ -214,12 +226,23 @@ def test_only_one_default_class() -> None:
         mlbc("a", "192.0.2.0/28", isDefault=True),
         mlbc("c", "192.0.2.32/28"),
     )
-    assert errors(s) == [
-        "MetalLoadBalancerClass/b: spec.isDefault: MetalLoadBalancerClass/a is already the "
-        "default class; at most one may be the default"
+    # tolerated, as Deckhouse does: the senior is the default, both are warned
+    assert errors(s) == []
+    assert warnings(s) == [
+        "warning: MetalLoadBalancerClass/a: spec.isDefault: several classes are marked default "
+        "(MetalLoadBalancerClass/a, MetalLoadBalancerClass/b); this one is the default "
+        "(the oldest)",
+        "warning: MetalLoadBalancerClass/b: spec.isDefault: several classes are marked default "
+        "(MetalLoadBalancerClass/a, MetalLoadBalancerClass/b); this one is not the default: "
+        "MetalLoadBalancerClass/a is (the oldest)",
     ]
-    assert sorted(s.config.classes) == ["a", "c"]
-    assert s.config.classes["a"].is_default
+    assert sorted(s.config.classes) == ["a", "b", "c"]
+    assert [c.name for c in s.config.classes.values() if c.is_default] == ["a"]
+    s = snap(
+        created(mlbc("b", "192.0.2.16/28", isDefault=True), "2024-01-01T00:00:00Z"),
+        created(mlbc("a", "192.0.2.0/28", isDefault=True), "2025-01-01T00:00:00Z"),
+    )
+    assert [c.name for c in s.config.classes.values() if c.is_default] == ["b"]
 
 
 def test_broken_class_does_not_steal_the_default() -> None:

@@ -3,13 +3,14 @@
 Matrix: pool announced / NotAnnounced (no configuration) / announced through a label
 selector; peer InUse with its session nodes / NotReferenced / ReferrerInvalid / NoNodes;
 configuration NoPeers / NoNodes; L2LoadBalancer InUse / NoNodes; Invalid with the first
-error (and the count of the others); an error only in the current problems (a frozen
-configuration) says its last good version stays in use.
+error (and the count of the others); an object held at its last good version
+(``core.parse.isolation``) says its last good version stays in use.
 """
 
 from __future__ import annotations
 
 from orchestrator.core.model.errors import FieldError
+from orchestrator.core.parse.isolation import isolate
 from orchestrator.core.status.crd_usage import crd_conditions
 from tests.unit.core.parse.parse_support import bgpadv, snap
 from tests.unit.core.parse.test_parse_deckhouse_v3 import config, dh, mlbbp, mlbp, node
@@ -82,13 +83,20 @@ def test_invalid_referrer_selector_and_l2_load_balancer() -> None:
     assert got["L2LoadBalancer/idle"][:2] == ("False", "NoNodes")
 
 
-def test_an_error_only_in_the_current_problems_keeps_the_last_good_version() -> None:
-    s = snap(mlbp("public", "203.0.113.0/28"))
-    current = [FieldError("MetalLoadBalancerPool/public", "spec.addresses[0]", "broken now")]
-    c = crd_conditions(s, current)["MetalLoadBalancerPool/public"]
+def test_an_object_held_at_its_last_good_version_says_so() -> None:
+    good = isolate([("t.yaml#1", mlbp("public", "203.0.113.0/28"))])
+    broken = isolate([("t.yaml#1", mlbp("public", "203.0.113.300/28"))], good.last_good)
+    c = crd_conditions(broken.snapshot)["MetalLoadBalancerPool/public"]
     assert (c.status, c.reason) == ("False", "Invalid")
-    assert c.message == "spec.addresses[0]: broken now; its last good version stays in use"
+    assert c.message.startswith('spec.addresses[0]: "203.0.113.300/28"')
+    assert c.message.endswith("; its last good version stays in use")
+    # with no last good version (first start) it is simply left out
+    first = isolate([("t.yaml#1", mlbp("public", "203.0.113.300/28"))])
+    assert not crd_conditions(first.snapshot)["MetalLoadBalancerPool/public"].message.endswith(
+        "stays in use"
+    )
     new = [FieldError("MetalLoadBalancerBGPPeer/new", "spec.myASN", "is required")]
+    s = good.snapshot
     assert (
         crd_conditions(s, new)["MetalLoadBalancerBGPPeer/new"].message == "spec.myASN: is required"
     )
