@@ -33,7 +33,6 @@ from prometheus_client import CollectorRegistry
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
 from orchestrator.core.l2.intent import Announcement, l2_announcements
-from orchestrator.core.liveness.leases import LeaseTracker
 from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress, IPNetwork
 from orchestrator.core.status.assignments import assignments_from_status
 from orchestrator.log import Logger
@@ -46,6 +45,7 @@ from orchestrator.ports import (
     Store,
     Waker,
 )
+from orchestrator.runtime.membership import Clock, Membership
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
 
 
@@ -83,6 +83,7 @@ class Speaker:
         registry: CollectorRegistry | None = None,
         events: EventSink | None = None,
         announced: AnnouncedReport | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.node = node
         self.events = events
@@ -96,7 +97,9 @@ class Speaker:
         self.lease_duration = lease_duration
         self.renew_interval = renew_interval
         self.log = log or Logger(f"speaker/{node}")
-        self.tracker = LeaseTracker()
+        self.clock = clock
+        #: leases stamped when read, on a thread of their own while running (§15)
+        self.membership = Membership(state.read_leases, clock=clock, log=self.log)
         self.current = SpeakerState()
         self.retry_in: float | None = None  # the source asked to be read again this soon
         self._counter = 0
@@ -124,10 +127,11 @@ class Speaker:
 
     # -- reconcile
     def reconcile(self, now: float | None = None) -> SpeakerState:
-        now = time.monotonic() if now is None else now
+        """One pass. The leases are read, and the clock (or ``now``, in virtual-time
+        tests) after them, only once the snapshot is loaded: a load may take seconds."""
         loaded = self.source.load()
         self.retry_in = loaded.retry_in
-        live = self.tracker.observe(self.state.read_leases(), now)
+        live = self.membership.observe(now)
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
         if loaded.snapshot is None:
             return self.current
@@ -267,6 +271,7 @@ class Speaker:
             target=self._lease_loop, args=(stop,), name="lease", daemon=True
         )
         lease_thread.start()
+        self.membership.run(stop)
         waker.start()
         self.log("started", node=self.node, msg=f"lease={self.lease_duration}s")
         try:
@@ -275,7 +280,7 @@ class Speaker:
                     self.reconcile()
                 except Exception as e:  # report, keep announcing what we had
                     self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
-                expiry = self.tracker.expires_in(time.monotonic())
+                expiry = self.membership.expires_in()
                 # wake just after the next lease could expire: that is when failover happens
                 timeout = tick if expiry is None else min(tick, max(expiry + 0.01, 0.01))
                 if self.retry_in is not None:
