@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry
 
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.l2.handover import Handover, hand_over
 from orchestrator.core.l2.intent import Announcement, l2_announcements
 from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress, IPNetwork
 from orchestrator.core.status.assignments import assignments_from_status
@@ -47,6 +48,7 @@ from orchestrator.ports import (
 )
 from orchestrator.runtime.membership import Clock, Membership
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
+from orchestrator.runtime.readiness import HoldReason, hold_reason
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class SpeakerState:
     live: frozenset[str] = frozenset()
     l2: Mapping[IPAddress, tuple[str, ...]] = field(default_factory=dict)
     bgp: NodeBGPIntent | None = None
+
+
+#: How soon a held lease is tried again (an announcer confirms a new table within ms).
+HELD_RETRY = 0.05
 
 
 class Speaker:
@@ -103,6 +109,14 @@ class Speaker:
         self.current = SpeakerState()
         self.retry_in: float | None = None  # the source asked to be read again this soon
         self._counter = 0
+        #: what the announcer answers: the wanted IPs plus those handed over, until their
+        #: overlap (one renewal interval) ends: make-before-break (§15)
+        self.handover = Handover()
+        self.overlap = renew_interval
+        self._renewing = threading.Lock()
+        self._passes = 0  # reconcile passes run (the lease waits for the first)
+        self._usable = False  # the last pass had a configuration to act on
+        self.held: HoldReason | None = HoldReason.STARTING  # why the lease is not renewed
         self._bgp_applied: NodeBGPIntent | None = None
         self._computed: tuple[ClusterSnapshot, frozenset[str], Intents] | None = None
         self.registry = registry or CollectorRegistry()
@@ -110,18 +124,35 @@ class Speaker:
         self._announced_metrics = SpeakerMetrics(self.registry)
 
     # -- lease
-    def renew(self) -> None:
-        self._counter += 1
-        self.state.renew_lease(self.node, duration=self.lease_duration, counter=self._counter)
+    def renew(self) -> bool:
+        """Renew the lease if this node can answer for what it holds (§15); False if held."""
+        held = hold_reason(passes=self._passes, usable=self._usable, l2=self.l2, bgp=self.bgp)
+        if held != self.held:
+            if held is None:
+                self.log("leaseRenewing", node=self.node)
+            else:
+                level = "warning" if self.held is None else "info"  # not at start
+                self.log("leaseHeld", level=level, node=self.node, reason=held)
+            self.held = held
+        if held is not None:
+            return False  # it lapses: the other nodes take this node's IPs over
+        with self._renewing:
+            self._counter += 1
+            self.state.renew_lease(self.node, duration=self.lease_duration, counter=self._counter)
         # an announcer in its own process answers only while the lease is being renewed
         keepalive = getattr(self.l2, "keepalive", None)
         if keepalive is not None:
             keepalive()
+        return True
 
     def _lease_loop(self, stop: threading.Event) -> None:
-        while not stop.wait(self.renew_interval):
+        wait = 0.0
+        while not stop.wait(wait):
+            wait = self.renew_interval
             try:
-                self.renew()
+                if not self.renew():
+                    # look again soon: an announcer confirms a new table within ms
+                    wait = min(HELD_RETRY, self.renew_interval)
             except OSError as e:  # a full disk must not kill the speaker; peers take over
                 self.log("leaseRenewFailed", level="error", node=self.node, msg=str(e))
 
@@ -133,12 +164,13 @@ class Speaker:
         self.retry_in = loaded.retry_in
         live = self.membership.observe(now)
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
+        self._passes += 1
+        self._usable = loaded.snapshot is not None
         if loaded.snapshot is None:
             return self.current
         computed = self._intents(loaded.snapshot, live)
         wanted = computed.wanted
-        if self.l2 is not None and wanted != self.current.l2:
-            self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})
+        self._hand_over(wanted, live=self.node in live, now=now)
         self._announce_failed(computed.l2)
         service_of = {a.ip: a.service for a in computed.l2}
         for ip in wanted.keys() - self.current.l2.keys() - self._failed:
@@ -151,8 +183,6 @@ class Speaker:
                 protocol="layer2",
                 msg=f"announcing from node {self.node} with protocol layer2",
             )
-        for ip in self.current.l2.keys() - wanted.keys():
-            self.log("withdrawn", ip=ip, node=self.node, protocol="layer2")
         bgp = computed.bgp
         if self.bgp is not None and bgp is not None and bgp != self._bgp_applied:
             try:
@@ -170,6 +200,23 @@ class Speaker:
         self._report(computed.l2, bgp)
         self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)
         return self.current
+
+    def _hand_over(
+        self, wanted: Mapping[IPAddress, tuple[str, ...]], *, live: bool, now: float | None
+    ) -> None:
+        """Answer ``wanted``; what is no longer wanted stays answered for the overlap while
+        this node is live, so its new holder answers first (``core/l2/handover.py``)."""
+        at = self.clock() if now is None else now
+        before = self.handover
+        after = hand_over(before, wanted, now=at, overlap=self.overlap, live=live)
+        if self.l2 is not None and after.answer != before.answer:
+            self.l2.set_announced({ip: (ifs or None) for ip, ifs in after.answer.items()})
+        self.handover = after
+        for ip in sorted(after.until.keys() - before.until.keys(), key=lambda i: (i.version, i)):
+            msg = f"answered {self.overlap:g}s more, while its new holder starts"
+            self.log("handingOver", ip=ip, node=self.node, protocol="layer2", msg=msg)
+        for ip in before.answer.keys() - after.answer.keys():
+            self.log("withdrawn", ip=ip, node=self.node, protocol="layer2")
 
     def _intents(self, snapshot: ClusterSnapshot, live: frozenset[str]) -> Intents:
         """This node's intent, computed again only for a new snapshot or live set (a source
@@ -266,7 +313,6 @@ class Speaker:
         return out
 
     def run(self, stop: threading.Event, waker: Waker, *, tick: float = 0.5) -> None:
-        self.renew()
         lease_thread = threading.Thread(
             target=self._lease_loop, args=(stop,), name="lease", daemon=True
         )
@@ -285,10 +331,14 @@ class Speaker:
                 timeout = tick if expiry is None else min(tick, max(expiry + 0.01, 0.01))
                 if self.retry_in is not None:
                     timeout = min(timeout, self.retry_in)
+                if (end := self.handover.next_at) is not None:  # an overlap ends
+                    timeout = min(timeout, max(end - self.clock() + 0.001, 0.001))
                 waker.wait(timeout)
         finally:
             waker.stop()
             self.state.release_lease(self.node)
             if self.l2 is not None:
+                if self.handover.answer:  # a planned handover too: the others answer first
+                    time.sleep(self.overlap)
                 self.l2.set_announced({})
             self.log("stopped", node=self.node)
