@@ -36,9 +36,9 @@ from orchestrator.adapters.files.store import StateDir
 from orchestrator.adapters.files.watch import Watcher
 from orchestrator.l2.probe import in_netns
 from orchestrator.l2.process import AnnouncerProcess
+from orchestrator.lab.arpwatch import ArpWatch
 from orchestrator.runtime.controller import Controller
 from orchestrator.runtime.speaker import Speaker
-from tests.harness.arpwatch import ArpWatch
 from tests.harness.lan import Lan, answered_by, prober
 from tests.harness.polling import poll
 

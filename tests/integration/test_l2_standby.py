@@ -24,7 +24,7 @@ import pytest
 
 from orchestrator.l2.probe import in_netns
 from orchestrator.l2.process import AnnouncerProcess
-from tests.harness.arpwatch import ArpWatch
+from orchestrator.lab.arpwatch import ArpWatch
 from tests.harness.lan import VIP4, Lan, answered_by, prober
 from tests.harness.polling import poll
 
