@@ -147,12 +147,23 @@ def soak(config: LabConfig, *, services: int, out: Callable[[str], None] = print
 
         victim = ips[0]
         t = time.monotonic()
-        record = procs.read(config.run_dir, f"{home[victim]}-speaker")
-        if record is not None:
-            os.kill(record.pid, signal.SIGTERM)
-        time.sleep(1)
+        name = f"{home[victim]}-speaker"
+        record = procs.read(config.run_dir, name)
+        if record is None:
+            raise RuntimeError(f"soak: no {name} to restart")
+        os.kill(record.pid, signal.SIGTERM)
+
+        def restarted() -> bool:
+            again = procs.read(config.run_dir, name)
+            return (
+                again is not None
+                and again.pid != record.pid
+                and procs.running(config.run_dir, name)
+            )
+
+        _wait("the speaker restarted", restarted, 60)
         _wait("IP back home", lambda: _answered_by(watches[victim], home[victim]), 60)
-        time.sleep(2)
+        time.sleep(config.renew_interval + 1)  # the overlap ends
         phases.append(Phase("restart", t, time.monotonic(), frozenset({victim})))
 
         victim = ips[1]

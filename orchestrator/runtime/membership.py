@@ -10,7 +10,8 @@ How: ``observe`` reads the leases first and the clock right after, under one loc
 hands both to the pure ``LeaseTracker``. ``run`` observes every ``poll`` seconds on a
 thread of its own (the leases are a handful of small files, or the informer's cache), so a
 renewal is stamped within ``poll`` of its arrival however long a pass takes, and
-``on_change`` is called when the live set changes (a lease expired or came back).
+``on_change`` is called when such a poll changes the live set (a lease expired or came
+back): the speaker then decides again on its last snapshot, without waiting for a load.
 """
 
 from __future__ import annotations
@@ -49,9 +50,15 @@ class Membership:
         with self._lock:
             leases = list(self._read())
             at = self.clock() if now is None else now
-            live = self._tracker.observe(leases, at)
-            changed, self._live = live != self._live, live
-        if changed and self.on_change is not None:
+            self._live = self._tracker.observe(leases, at)
+            return self._live
+
+    def poll_once(self) -> frozenset[str]:
+        """One observation of the polling thread; ``on_change`` if it changed the live set
+        (a change the loop's own observation found first is the loop's to act on)."""
+        before = self._live
+        live = self.observe()
+        if live != before and self.on_change is not None:
             self.on_change(live)
         return live
 
@@ -70,7 +77,7 @@ class Membership:
         def loop() -> None:
             while not stop.wait(self.poll):
                 try:
-                    self.observe()
+                    self.poll_once()
                 except Exception as e:  # an unreadable lease store: try again next poll
                     self.log("leaseReadFailed", level="error", reason=type(e).__name__, msg=str(e))
 

@@ -105,7 +105,11 @@ class Speaker:
         self.log = log or Logger(f"speaker/{node}")
         self.clock = clock
         #: leases stamped when read, on a thread of their own while running (§15)
-        self.membership = Membership(state.read_leases, clock=clock, log=self.log)
+        self.membership = Membership(
+            state.read_leases, clock=clock, log=self.log, on_change=self._live_changed
+        )
+        self._deciding = threading.Lock()  # one decision at a time: the loop's or membership's
+        self._snapshot: ClusterSnapshot | None = None  # the last one loaded
         self.current = SpeakerState()
         self.retry_in: float | None = None  # the source asked to be read again this soon
         self._counter = 0
@@ -162,13 +166,32 @@ class Speaker:
         tests) after them, only once the snapshot is loaded: a load may take seconds."""
         loaded = self.source.load()
         self.retry_in = loaded.retry_in
-        live = self.membership.observe(now)
-        self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
-        self._passes += 1
-        self._usable = loaded.snapshot is not None
-        if loaded.snapshot is None:
-            return self.current
-        computed = self._intents(loaded.snapshot, live)
+        with self._deciding:
+            live = self.membership.observe(now)
+            self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
+            self._passes += 1
+            self._usable = loaded.snapshot is not None
+            if loaded.snapshot is None:
+                return self.current
+            self._snapshot = loaded.snapshot
+            return self._decide(loaded.snapshot, live, now)
+
+    def _live_changed(self, live: frozenset[str]) -> None:
+        """The membership thread saw the live set change: decide again at once on the last
+        snapshot, so a failover never waits for a slow load to finish (§15)."""
+        with self._deciding:
+            if self._snapshot is None:
+                return
+            try:
+                self._decide(self._snapshot, self.membership.live(), None)
+            except Exception as e:  # report, keep announcing what we had
+                self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
+
+    def _decide(
+        self, snapshot: ClusterSnapshot, live: frozenset[str], now: float | None
+    ) -> SpeakerState:
+        """This node's intent for ``snapshot`` and ``live``, applied (under ``_deciding``)."""
+        computed = self._intents(snapshot, live)
         wanted = computed.wanted
         self._hand_over(wanted, live=self.node in live, now=now)
         self._announce_failed(computed.l2)

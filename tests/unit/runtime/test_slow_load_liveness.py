@@ -7,7 +7,9 @@ included, renews its lease every second as its lease thread would. The matrix:
   renewal in between) still sees every node live, and the speaker keeps its own home IP;
 - with the membership thread polling during the load (as ``run`` does), a node that stops
   renewing in the middle of the load is found dead by the pass that follows, while every
-  renewing node stays live.
+  renewing node stays live;
+- and the speaker takes such a node's IPs over during the load, on its last snapshot: a
+  failover never waits for a slow load.
 
 The source is a wrapper around the real ``ManifestSource`` over real files: only its
 duration is simulated, because a real parse cannot be made to take exactly 10 s.
@@ -131,3 +133,26 @@ def test_renewals_seen_during_a_slow_load_and_a_silent_node_found_dead(tmp_path:
     # its last renewal was seen at second 4: live until 4 + LEASE, dead from then on
     assert [("frontend-3" in s) for s in seen] == [True] * 5 + [False] * 5
     assert all({"frontend-1", "frontend-2"} <= s for s in seen)
+
+
+def test_a_failover_does_not_wait_for_a_slow_load(tmp_path: Path) -> None:
+    src, state, clock = setup(tmp_path)
+    source = SlowSource(ManifestSource(src, state, settle=0), clock)
+    port = Recorder()
+    speaker = Speaker("frontend-1", source, state, l2=port, clock=clock)
+    speaker.reconcile()
+    mine = set(port.announced)
+    renew_all, renew_one = Renewals(state, NODES), Renewals(state, NODES[:1])
+    during: list[set[IPAddress]] = []
+    ticks = iter(range(10))
+
+    def tick() -> None:  # the others stop renewing after 2 s of the load
+        (renew_all if next(ticks) < 2 else renew_one)()
+        speaker.membership.poll_once()  # the membership thread
+        during.append(set(port.announced))
+
+    source.seconds, source.tick = 10, tick
+    speaker.reconcile()
+    # frontend-2 and -3 last renewed at second 2: dead from second 4 on, and their IPs
+    # taken over then, while the load still runs
+    assert [len(d) for d in during] == [len(mine)] * 3 + [3] * 7
