@@ -59,6 +59,7 @@ class Intents:
     wanted: Mapping[IPAddress, tuple[str, ...]]  # IP -> interfaces (empty: all)
     bgp: NodeBGPIntent | None
     metrics: tuple[tuple[str, str, str, str], ...]  # metallb_speaker_announced label sets
+    assigned: frozenset[IPAddress] = frozenset()  # every IP some Service holds
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ class Speaker:
         """This node's intent for ``snapshot`` and ``live``, applied (under ``_deciding``)."""
         computed = self._intents(snapshot, live)
         wanted = computed.wanted
-        self._hand_over(wanted, live=self.node in live, now=now)
+        self._hand_over(wanted, live=self.node in live, now=now, assigned=computed.assigned)
         self._announce_failed(computed.l2)
         service_of = {a.ip: a.service for a in computed.l2}
         for ip in wanted.keys() - self.current.l2.keys() - self._failed:
@@ -225,13 +226,20 @@ class Speaker:
         return self.current
 
     def _hand_over(
-        self, wanted: Mapping[IPAddress, tuple[str, ...]], *, live: bool, now: float | None
+        self,
+        wanted: Mapping[IPAddress, tuple[str, ...]],
+        *,
+        live: bool,
+        now: float | None,
+        assigned: frozenset[IPAddress],
     ) -> None:
         """Answer ``wanted``; what is no longer wanted stays answered for the overlap while
         this node is live, so its new holder answers first (``core/l2/handover.py``)."""
         at = self.clock() if now is None else now
         before = self.handover
-        after = hand_over(before, wanted, now=at, overlap=self.overlap, live=live)
+        after = hand_over(
+            before, wanted, now=at, overlap=self.overlap, live=live, assigned=assigned
+        )
         if self.l2 is not None and after.answer != before.answer:
             self.l2.set_announced({ip: (ifs or None) for ip, ifs in after.answer.items()})
         self.handover = after
@@ -259,6 +267,7 @@ class Speaker:
             wanted=intent.interfaces_by_ip(),
             bgp=bgp,
             metrics=tuple(self._announced(intent.announcements, assignments, bgp)),
+            assigned=frozenset(ip for a in assignments for ip in a.ips),
         )
         self._computed = (snapshot, live, computed)
         return computed

@@ -8,7 +8,9 @@ announcer answered (0.5–1.3 s measured). So the old holder goes on answering f
 new holder answers and sends its gratuitous ARP / unsolicited NA in that time, and two
 nodes answer for one IP only within that window.
 
-No overlap when this node itself is not live: its lease has lapsed or was released, so the
+No overlap for an IP no Service holds any more (the Service was deleted, its IP count
+lowered): nobody takes it over, so it goes at once. No overlap when this node itself is
+not live: its lease has lapsed or was released, so the
 others take over because it is gone, and a node that cannot answer must not pretend to.
 An IP wanted again during its overlap is simply kept.
 
@@ -18,7 +20,7 @@ An IP wanted again during its overlap is simply kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 from orchestrator.core.model.cluster import IPAddress
@@ -45,14 +47,16 @@ def hand_over(
     now: float,
     overlap: float,
     live: bool,
+    assigned: Set[IPAddress],
 ) -> Handover:
     """The next answer table: ``wanted``, plus what ``previous`` answered and is no longer
-    wanted, for ``overlap`` seconds after it stopped being wanted (only while ``live``)."""
+    wanted but still ``assigned`` (some node takes it over), for ``overlap`` seconds after
+    it stopped being wanted (only while ``live``)."""
     answer = dict(wanted)
     until: dict[IPAddress, float] = {}
     if live:
         for ip, interfaces in previous.answer.items():
-            if ip in wanted:
+            if ip in wanted or ip not in assigned:
                 continue
             deadline = previous.until.get(ip, now + overlap)
             if deadline > now:
