@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr frr-pythontools gobgpd iproute2 iputils-ping curl tcpdump
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration deps venv kube-bins bench bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube clean
+.PHONY: demo soak test lint unit integration deps venv kube-bins bench bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,6 +43,11 @@ test: deps venv lint kube-bins
 
 demo: deps venv
 	$(VENV)/bin/mlb lab demo
+
+# the lab under continuous probes: 2,000 Services churned, a speaker restarted, an
+# announcer child killed, a node frozen (docs/l2.md, Soak)
+soak: deps venv
+	$(VENV)/bin/python -m orchestrator.lab.soak --services 2000
 
 bench: bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube
 

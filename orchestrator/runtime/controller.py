@@ -30,13 +30,13 @@ from prometheus_client import CollectorRegistry
 
 from orchestrator.core.alloc.allocator import Allocator
 from orchestrator.core.l2.placement import Homes
-from orchestrator.core.liveness.leases import LeaseTracker
 from orchestrator.core.model.cluster import ClusterSnapshot
 from orchestrator.core.plan import plan
 from orchestrator.core.status.crd_usage import crd_conditions
 from orchestrator.core.status.records import desired_status
 from orchestrator.log import Logger
 from orchestrator.ports import EventSink, ObjectConditions, Source, Store, Waker
+from orchestrator.runtime.membership import Clock, Membership
 from orchestrator.runtime.metrics import AllocatorMetrics, ConfigMetrics
 
 DEPRECATED = "deprecatedAnnotation"
@@ -52,6 +52,7 @@ class Controller:
         registry: CollectorRegistry | None = None,
         events: EventSink | None = None,
         conditions: ObjectConditions | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.source = source
         self.state = state
@@ -61,7 +62,8 @@ class Controller:
         self._conditions_of: tuple[ClusterSnapshot, Any] | None = None
         self.log = log or Logger("controller")
         self.allocator = Allocator()
-        self.tracker = LeaseTracker()
+        #: leases stamped when read, on a thread of their own while running (§15)
+        self.membership = Membership(state.read_leases, clock=clock, log=self.log)
         self.homes: Homes = {}
         self._reported: dict[str, str] = {}
         self._problems: tuple[str, ...] = ()
@@ -74,8 +76,9 @@ class Controller:
         self._alloc_metrics = AllocatorMetrics(self.registry)
 
     def reconcile(self, now: float | None = None) -> int:
-        """One full pass; returns how many Service records were written or removed."""
-        now = time.monotonic() if now is None else now
+        """One full pass; returns how many Service records were written or removed. The
+        leases are read, and the clock (or ``now``, in virtual-time tests) after them, only
+        once the snapshot is loaded: a load may take seconds (§15)."""
         loaded = self.source.load()
         self.retry_in = loaded.retry_in
         self._report_problems(loaded.problems, stale=loaded.stale)
@@ -90,7 +93,7 @@ class Controller:
             self._conditions_of = (snapshot, loaded.problems)
             found = crd_conditions(snapshot, loaded.problems)
             self.conditions.report({ref: (c,) for ref, c in found.items()})
-        live = self.tracker.observe(self.state.read_leases(), now)
+        live = self.membership.observe(now)
         settled, self._settled = self._settled, None
         if (
             settled is not None
@@ -152,6 +155,7 @@ class Controller:
         """Reconcile on every wake-up; with ``leader``, only while it says this replica
         leads (two replicas must never both allocate)."""
         waker.start()
+        self.membership.run(stop)
         self.log("started")
         leading = leader is None
         try:

@@ -32,8 +32,8 @@ from prometheus_client import CollectorRegistry
 
 from orchestrator.core.bgp.compute import bgp_intent
 from orchestrator.core.bgp.intent import NodeBGPIntent
+from orchestrator.core.l2.handover import Handover, hand_over
 from orchestrator.core.l2.intent import Announcement, l2_announcements
-from orchestrator.core.liveness.leases import LeaseTracker
 from orchestrator.core.model.cluster import Assignment, ClusterSnapshot, IPAddress, IPNetwork
 from orchestrator.core.status.assignments import assignments_from_status
 from orchestrator.log import Logger
@@ -46,7 +46,9 @@ from orchestrator.ports import (
     Store,
     Waker,
 )
+from orchestrator.runtime.membership import Clock, Membership
 from orchestrator.runtime.metrics import ConfigMetrics, SpeakerMetrics
+from orchestrator.runtime.readiness import HoldReason, hold_reason
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Intents:
     wanted: Mapping[IPAddress, tuple[str, ...]]  # IP -> interfaces (empty: all)
     bgp: NodeBGPIntent | None
     metrics: tuple[tuple[str, str, str, str], ...]  # metallb_speaker_announced label sets
+    assigned: frozenset[IPAddress] = frozenset()  # every IP some Service holds
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class SpeakerState:
     live: frozenset[str] = frozenset()
     l2: Mapping[IPAddress, tuple[str, ...]] = field(default_factory=dict)
     bgp: NodeBGPIntent | None = None
+
+
+#: How soon a held lease is tried again (an announcer confirms a new table within ms).
+HELD_RETRY = 0.05
 
 
 class Speaker:
@@ -83,6 +90,7 @@ class Speaker:
         registry: CollectorRegistry | None = None,
         events: EventSink | None = None,
         announced: AnnouncedReport | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.node = node
         self.events = events
@@ -96,10 +104,24 @@ class Speaker:
         self.lease_duration = lease_duration
         self.renew_interval = renew_interval
         self.log = log or Logger(f"speaker/{node}")
-        self.tracker = LeaseTracker()
+        self.clock = clock
+        #: leases stamped when read, on a thread of their own while running (§15)
+        self.membership = Membership(
+            state.read_leases, clock=clock, log=self.log, on_change=self._live_changed
+        )
+        self._deciding = threading.Lock()  # one decision at a time: the loop's or membership's
+        self._snapshot: ClusterSnapshot | None = None  # the last one loaded
         self.current = SpeakerState()
         self.retry_in: float | None = None  # the source asked to be read again this soon
         self._counter = 0
+        #: what the announcer answers: the wanted IPs plus those handed over, until their
+        #: overlap (one renewal interval) ends: make-before-break (§15)
+        self.handover = Handover()
+        self.overlap = renew_interval
+        self._renewing = threading.Lock()
+        self._passes = 0  # reconcile passes run (the lease waits for the first)
+        self._usable = False  # the last pass had a configuration to act on
+        self.held: HoldReason | None = HoldReason.STARTING  # why the lease is not renewed
         self._bgp_applied: NodeBGPIntent | None = None
         self._computed: tuple[ClusterSnapshot, frozenset[str], Intents] | None = None
         self.registry = registry or CollectorRegistry()
@@ -107,34 +129,72 @@ class Speaker:
         self._announced_metrics = SpeakerMetrics(self.registry)
 
     # -- lease
-    def renew(self) -> None:
-        self._counter += 1
-        self.state.renew_lease(self.node, duration=self.lease_duration, counter=self._counter)
+    def renew(self) -> bool:
+        """Renew the lease if this node can answer for what it holds (§15); False if held."""
+        held = hold_reason(passes=self._passes, usable=self._usable, l2=self.l2, bgp=self.bgp)
+        if held != self.held:
+            if held is None:
+                self.log("leaseRenewing", node=self.node)
+            else:
+                level = "warning" if self.held is None else "info"  # not at start
+                self.log("leaseHeld", level=level, node=self.node, reason=held)
+            self.held = held
+        if held is not None:
+            return False  # it lapses: the other nodes take this node's IPs over
+        with self._renewing:
+            self._counter += 1
+            self.state.renew_lease(self.node, duration=self.lease_duration, counter=self._counter)
         # an announcer in its own process answers only while the lease is being renewed
         keepalive = getattr(self.l2, "keepalive", None)
         if keepalive is not None:
             keepalive()
+        return True
 
     def _lease_loop(self, stop: threading.Event) -> None:
-        while not stop.wait(self.renew_interval):
+        wait = 0.0
+        while not stop.wait(wait):
+            wait = self.renew_interval
             try:
-                self.renew()
+                if not self.renew():
+                    # look again soon: an announcer confirms a new table within ms
+                    wait = min(HELD_RETRY, self.renew_interval)
             except OSError as e:  # a full disk must not kill the speaker; peers take over
                 self.log("leaseRenewFailed", level="error", node=self.node, msg=str(e))
 
     # -- reconcile
     def reconcile(self, now: float | None = None) -> SpeakerState:
-        now = time.monotonic() if now is None else now
+        """One pass. The leases are read, and the clock (or ``now``, in virtual-time
+        tests) after them, only once the snapshot is loaded: a load may take seconds."""
         loaded = self.source.load()
         self.retry_in = loaded.retry_in
-        live = self.tracker.observe(self.state.read_leases(), now)
-        self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
-        if loaded.snapshot is None:
-            return self.current
-        computed = self._intents(loaded.snapshot, live)
+        with self._deciding:
+            live = self.membership.observe(now)
+            self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
+            self._passes += 1
+            self._usable = loaded.snapshot is not None
+            if loaded.snapshot is None:
+                return self.current
+            self._snapshot = loaded.snapshot
+            return self._decide(loaded.snapshot, live, now)
+
+    def _live_changed(self, live: frozenset[str]) -> None:
+        """The membership thread saw the live set change: decide again at once on the last
+        snapshot, so a failover never waits for a slow load to finish (§15)."""
+        with self._deciding:
+            if self._snapshot is None:
+                return
+            try:
+                self._decide(self._snapshot, self.membership.live(), None)
+            except Exception as e:  # report, keep announcing what we had
+                self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
+
+    def _decide(
+        self, snapshot: ClusterSnapshot, live: frozenset[str], now: float | None
+    ) -> SpeakerState:
+        """This node's intent for ``snapshot`` and ``live``, applied (under ``_deciding``)."""
+        computed = self._intents(snapshot, live)
         wanted = computed.wanted
-        if self.l2 is not None and wanted != self.current.l2:
-            self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})
+        self._hand_over(wanted, live=self.node in live, now=now, assigned=computed.assigned)
         self._announce_failed(computed.l2)
         service_of = {a.ip: a.service for a in computed.l2}
         for ip in wanted.keys() - self.current.l2.keys() - self._failed:
@@ -147,8 +207,6 @@ class Speaker:
                 protocol="layer2",
                 msg=f"announcing from node {self.node} with protocol layer2",
             )
-        for ip in self.current.l2.keys() - wanted.keys():
-            self.log("withdrawn", ip=ip, node=self.node, protocol="layer2")
         bgp = computed.bgp
         if self.bgp is not None and bgp is not None and bgp != self._bgp_applied:
             try:
@@ -166,6 +224,30 @@ class Speaker:
         self._report(computed.l2, bgp)
         self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)
         return self.current
+
+    def _hand_over(
+        self,
+        wanted: Mapping[IPAddress, tuple[str, ...]],
+        *,
+        live: bool,
+        now: float | None,
+        assigned: frozenset[IPAddress],
+    ) -> None:
+        """Answer ``wanted``; what is no longer wanted stays answered for the overlap while
+        this node is live, so its new holder answers first (``core/l2/handover.py``)."""
+        at = self.clock() if now is None else now
+        before = self.handover
+        after = hand_over(
+            before, wanted, now=at, overlap=self.overlap, live=live, assigned=assigned
+        )
+        if self.l2 is not None and after.answer != before.answer:
+            self.l2.set_announced({ip: (ifs or None) for ip, ifs in after.answer.items()})
+        self.handover = after
+        for ip in sorted(after.until.keys() - before.until.keys(), key=lambda i: (i.version, i)):
+            msg = f"answered {self.overlap:g}s more, while its new holder starts"
+            self.log("handingOver", ip=ip, node=self.node, protocol="layer2", msg=msg)
+        for ip in before.answer.keys() - after.answer.keys():
+            self.log("withdrawn", ip=ip, node=self.node, protocol="layer2")
 
     def _intents(self, snapshot: ClusterSnapshot, live: frozenset[str]) -> Intents:
         """This node's intent, computed again only for a new snapshot or live set (a source
@@ -185,6 +267,7 @@ class Speaker:
             wanted=intent.interfaces_by_ip(),
             bgp=bgp,
             metrics=tuple(self._announced(intent.announcements, assignments, bgp)),
+            assigned=frozenset(ip for a in assignments for ip in a.ips),
         )
         self._computed = (snapshot, live, computed)
         return computed
@@ -262,11 +345,11 @@ class Speaker:
         return out
 
     def run(self, stop: threading.Event, waker: Waker, *, tick: float = 0.5) -> None:
-        self.renew()
         lease_thread = threading.Thread(
             target=self._lease_loop, args=(stop,), name="lease", daemon=True
         )
         lease_thread.start()
+        self.membership.run(stop)
         waker.start()
         self.log("started", node=self.node, msg=f"lease={self.lease_duration}s")
         try:
@@ -275,15 +358,19 @@ class Speaker:
                     self.reconcile()
                 except Exception as e:  # report, keep announcing what we had
                     self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
-                expiry = self.tracker.expires_in(time.monotonic())
+                expiry = self.membership.expires_in()
                 # wake just after the next lease could expire: that is when failover happens
                 timeout = tick if expiry is None else min(tick, max(expiry + 0.01, 0.01))
                 if self.retry_in is not None:
                     timeout = min(timeout, self.retry_in)
+                if (end := self.handover.next_at) is not None:  # an overlap ends
+                    timeout = min(timeout, max(end - self.clock() + 0.001, 0.001))
                 waker.wait(timeout)
         finally:
             waker.stop()
             self.state.release_lease(self.node)
             if self.l2 is not None:
+                if self.handover.answer:  # a planned handover too: the others answer first
+                    time.sleep(self.overlap)
                 self.l2.set_announced({})
             self.log("stopped", node=self.node)

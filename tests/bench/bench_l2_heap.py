@@ -3,7 +3,7 @@
 In a cluster, ``mlb speaker`` holds the informer caches and parses snapshots. With the L2
 announcer's thread in the same Python process, they share one interpreter, one GIL and one
 garbage collector whose full collections walk every object the caches hold; that is why
-the speaker runs the announcer in a child process (``orchestrator.l2.process``, row 4).
+the speaker runs the announcer in a child process (``orchestrator.l2.process`` / ``child``, row 4).
 ``bench_l2`` measures the announcer alone; this measures it beside that work, in the same
 topology (node n1 and a client on a bridge), with the kernel's own ARP answers from n1 as
 the reference in the same run, interleaved in blocks of 100. The responder is

@@ -6,16 +6,23 @@
 - Leader election (the controller's token): two replicas over one Lease; one leads, the
   other waits while the Lease is renewed, takes over only after renewals stop, and the old
   leader then stands down. At no instant do both lead.
+- Stamping (§15): the speaker's ``Membership`` over the Lease informer's cache stamps each
+  renewal as it arrives, so a node silent during a long pass is dead at the end of it.
 
 Neither component got a 403 (audit log): the chart's Roles allow what they do.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+
+from orchestrator.adapters.kube.informer import Informer
 from orchestrator.adapters.kube.leader import KubeLeader
-from orchestrator.adapters.kube.leases import KubeLeases
+from orchestrator.adapters.kube.leases import LABEL_SELECTOR, KubeLeases
 from orchestrator.adapters.kube.resources import LEASE
 from orchestrator.core.liveness.leases import LeaseTracker
+from orchestrator.runtime.membership import Membership
 from tests.harness.cluster import NAMESPACE as NS
 from tests.harness.realapi import RealApi
 
@@ -77,3 +84,33 @@ def test_two_replicas_never_lead_together(api: RealApi) -> None:
     assert not a.tick(40.0)  # a comes back: the Lease names b, a stands down
     assert b.tick(40.0)
     api.assert_rbac()
+
+
+def test_informer_lease_events_are_stamped_when_they_arrive(api: RealApi) -> None:
+    """§15: the speaker's ``Membership`` polls the Lease informer's cache on a thread of its
+    own, so each renewal is stamped when it arrives, not when a (slow) pass looks. Nobody
+    else observes for 3.5 s here, as during a slow load: node-a, renewed all along, is
+    live; node-b, silent since the start, is already dead. A single look at the end would
+    see node-b's one renewal as new, and call it live for another lease duration."""
+    writer = KubeLeases(api.client("speaker"), namespace=NS, prefix="mlb")
+    informer = Informer(api.client("speaker"), LEASE, namespace=NS, label_selector=LABEL_SELECTOR)
+    informer.start()
+    stop = threading.Event()
+    try:
+        assert informer.synced.wait(10)
+        cache = KubeLeases(api.client("speaker"), namespace=NS, prefix="mlb", cache=informer)
+        membership = Membership(cache.read, poll=0.1)
+        writer.renew("node-a", duration=1.0)
+        writer.renew("node-b", duration=1.0)
+        membership.run(stop)
+        end = time.monotonic() + 3.5
+        while time.monotonic() < end:  # bounded: 3.5 s
+            writer.renew("node-a", duration=1.0)
+            time.sleep(0.3)
+        assert {r.node for r in cache.read()} == {"node-a", "node-b"}
+        assert membership.live() == {"node-a"}
+    finally:
+        stop.set()
+        informer.stop()
+        writer.release("node-a")
+        writer.release("node-b")

@@ -30,3 +30,13 @@ def test_the_renew_token_not_the_clock_decides() -> None:
     assert t.observe([lease("a", 7, duration=1.0)], now=5000.0) == {"a"}
     assert t.observe([lease("a", 7, duration=1.0)], now=5000.99) == {"a"}
     assert t.observe([lease("a", 7, duration=1.0)], now=5001.0) == frozenset()
+
+
+def test_a_stale_now_never_stamps_a_renewal_in_the_past() -> None:
+    # a caller that read its clock before a slow load passes an older ``now``: the renewal
+    # counts as seen at the latest moment already observed, so it cannot look expired
+    t = LeaseTracker()
+    t.observe([lease("a", 1)], now=110.0)
+    assert t.observe([lease("a", 2)], now=100.0) == {"a"}
+    assert t.observe([lease("a", 2)], now=111.5) == {"a"}
+    assert t.observe([lease("a", 2)], now=112.0) == frozenset()
