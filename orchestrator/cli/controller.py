@@ -3,6 +3,9 @@
 Standalone with ``--source DIR --state STATE`` (files), or in a cluster with
 ``--kubeconfig PATH`` / ``--in-cluster`` (see ``orchestrator.cli._where``).
 
+With ``--webhook-address`` it also serves the validating admission webhook and the BGPPeer
+conversion webhook over HTTPS (``orchestrator.cli._webhook``).
+
 Reads manifests from DIR (watched), records Service status, pool and home nodes in STATE
 (see ``orchestrator.adapters.files.store``), and logs events. Stops cleanly on SIGTERM/SIGINT.
 """
@@ -17,6 +20,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from orchestrator.cli import _webhook
 from orchestrator.cli._where import Where, add_arguments, open_where, stop_on_signals
 from orchestrator.log import Logger
 from orchestrator.runtime.controller import Controller
@@ -52,6 +56,7 @@ def register(sub: Any) -> None:
         metavar="HOST:PORT",
         help="serve Prometheus metrics here (default 127.0.0.1:7472; '' disables)",
     )
+    _webhook.add_arguments(p)
     p.set_defaults(func=run, parser=p)
 
 
@@ -87,9 +92,12 @@ def run(args: argparse.Namespace) -> int:
         events=events,
         conditions=conditions,
     )
+    webhook = None if args.once else _webhook.start(args, where, log)
     try:
         return _run(args, controller, where)
     finally:
+        if webhook is not None:
+            webhook.stop()
         if events is not None:
             events.stop()
         if conditions is not None:
