@@ -21,6 +21,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from orchestrator.cli import _webhook
+from orchestrator.cli._config_state import StatusObjects
 from orchestrator.cli._where import Where, add_arguments, open_where, stop_on_signals
 from orchestrator.log import Logger
 from orchestrator.runtime.controller import Controller
@@ -126,9 +127,16 @@ def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:
 
         if where.client is not None:
             elector = KubeLeader(where.client, namespace=args.namespace, identity=args.leader_id)
+    status = StatusObjects(where, args.namespace, controller.log) if where.client else None
+    if status is not None:
+        if elector is not None:
+            status.leading = lambda: elector.elector.is_leader(time.monotonic())
+        status.start()
     try:
         controller.run(stop, waker, tick=args.tick, leader=elector.leading if elector else None)
     finally:
+        if status is not None:
+            status.stop()
         if elector is not None:
             elector.release()  # the loop has stopped writing: a standby may lead at once
     return 0

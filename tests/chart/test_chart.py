@@ -132,7 +132,7 @@ DECKHOUSE_CONFIG = (
     "l2loadbalancers",
 )
 #: The kinds whose InUse condition the controller writes.
-DECKHOUSE_STATUS = DECKHOUSE_CONFIG[1:]
+DECKHOUSE_STATUS = DECKHOUSE_CONFIG
 RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
     ("ClusterRole", "controller"): {
         ("", "services"): frozenset({"get", "list", "watch", "patch"}),
@@ -158,6 +158,9 @@ RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
         ("", "secrets"): LW | {"create", "get", "update"},
         ("coordination.k8s.io", "leases"): frozenset({"get", "list", "watch", "create", "update"}),
         **{("metallb.io", r): LW for r in METALLB_CONFIG},
+        ("metallb.io", "ipaddresspools/status"): frozenset({"get", "patch"}),
+        ("metallb.io", "configurationstates/status"): frozenset({"get", "patch"}),
+        ("metallb.io", "configurationstates"): frozenset({"get", "create"}),
     },
     ("ClusterRole", "speaker"): {
         ("", "services"): LW,

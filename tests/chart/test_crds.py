@@ -226,6 +226,7 @@ def test_the_crd_folder_holds_every_crd() -> None:
         "BGPAdvertisement",
         "BGPPeer",
         "Community",
+        "ConfigurationState",
         "IPAddressPool",
         "L2Advertisement",
         "L2LoadBalancer",
