@@ -1,9 +1,11 @@
-"""``mlb controller`` in a cluster: keep ConfigurationState, pool counters and the Warning
-Events on broken objects current (``adapters/kube/config_state``).
+"""In a cluster: keep ConfigurationState current (``adapters/kube/config_state``): the
+controller's, with the pool counters and the Warning Events on broken objects, or a
+speaker's ``speaker-<node>`` (``node``).
 
 A thread reads the source every ``every`` seconds (``KubeSource.load`` returns its cached
 result while nothing changed, so an idle pass costs nothing) and hands what it finds to the
-writer; only the leader writes, so replicas never fight over the same status.
+writer; of the controller's replicas only the leader writes, so they never fight over the
+same status.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from orchestrator.log import Logger
 
 
 class StatusObjects:
-    def __init__(self, where: Where, namespace: str, log: Logger, *, every: float = 1.0) -> None:
+    def __init__(
+        self,
+        where: Where,
+        namespace: str,
+        log: Logger,
+        *,
+        node: str | None = None,
+        every: float = 1.0,
+    ) -> None:
         from orchestrator.adapters.kube.config_state import ConfigStateWriter
         from orchestrator.adapters.kube.source import KubeSource
 
@@ -28,6 +38,8 @@ class StatusObjects:
             where.client,
             namespace=namespace,
             documents=self.source.documents,
+            component="metallb-speaker" if node else "metallb-controller",
+            node=node,
             on_error=lambda msg: log("configStateFailed", level="warning", msg=msg),
         )
         self._stop = threading.Event()

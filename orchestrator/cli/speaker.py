@@ -176,9 +176,17 @@ def run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     if args.metrics_address:
         serve(args.metrics_address, registry)
+    state = None
+    if where.client is not None:
+        from orchestrator.cli._config_state import StatusObjects
+
+        state = StatusObjects(where, args.namespace, log, node=args.node)
+        state.start()
     try:
         speaker.run(stop, waker)
     finally:
+        if state is not None:
+            state.stop()
         if announcer is not None:
             announcer.stop()
         for close in to_stop:

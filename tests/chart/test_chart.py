@@ -187,6 +187,8 @@ RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
             ("metallb.io", f"{r}/status"): frozenset({"get", "update", "patch"})
             for r in ("servicel2statuses", "servicebgpstatuses")
         },
+        ("metallb.io", "configurationstates"): frozenset({"get", "create"}),
+        ("metallb.io", "configurationstates/status"): frozenset({"get", "patch"}),
     },
 }
 

@@ -1,5 +1,7 @@
 """A broken pool shows on the objects, through what a user types, while the others allocate.
 
+(The controller and a speaker each write their ConfigurationState.)
+
 The chart installed for real, the controller run as the chart runs it (its args, its
 ServiceAccount token: every write below is allowed by the chart's RBAC or fails the test).
 This module's release has no admission webhook (``VALUES``: nothing serves it here), which
@@ -54,14 +56,15 @@ def _ingress(cluster: Cluster, name: str, ns: str) -> list[str]:
     return [i["ip"] for i in lb.get("ingress") or []]
 
 
-def _state(cluster: Cluster) -> dict[str, Any]:
+def _state(cluster: Cluster, name: str = "controller") -> dict[str, Any]:
     r = cluster.kubectl(
-        "get", "configurationstate", "controller", "-n", NAMESPACE, "-o", "json", check=False
+        "get", "configurationstate", name, "-n", NAMESPACE, "-o", "json", check=False
     )
     if r.returncode != 0:
         return {}
-    status: dict[str, Any] = json.loads(r.stdout).get("status") or {}
-    return status
+    obj = json.loads(r.stdout)
+    status: dict[str, Any] = obj.get("status") or {}
+    return {**status, "labels": obj["metadata"].get("labels", {})} if status else {}
 
 
 def _row(cluster: Cluster, pool: str) -> dict[str, str]:
@@ -97,9 +100,16 @@ def test_a_broken_pool_shows_on_the_objects_and_the_others_allocate(
 ) -> None:
     installed.apply([_pool("good", "192.0.2.0/28"), _service("web1", ns)])
     run.controller()
+    run.speaker("node-1")
     (ip1,) = poll("web1's IP", lambda: _ingress(installed, "web1", ns), 30)
     assert ip1.startswith("192.0.2.")
     poll("ConfigurationState Valid", lambda: _state(installed).get("result") == "Valid", 20)
+    speaker = poll("the speaker's", lambda: _state(installed, "speaker-node-1"), 20)
+    assert speaker["result"] == "Valid"
+    assert speaker["labels"] == {
+        "metallb.io/component-type": "speaker",
+        "metallb.io/node-name": "node-1",
+    }
     poll("good: 1 assigned, 15 available", lambda: _counts(installed, "good") == ("1", "15"), 20)
 
     installed.apply([_pool("broken", "198.51.100.300/29")])
@@ -112,6 +122,11 @@ def test_a_broken_pool_shows_on_the_objects_and_the_others_allocate(
     assert state["errorSummary"] == BROKEN_LINE
     assert state["conditions"][0]["status"] == "False"
     assert state["conditions"][0]["message"] == BROKEN_LINE
+    poll(
+        "the speaker's Invalid",
+        lambda: _state(installed, "speaker-node-1").get("errorSummary") == BROKEN_LINE,
+        20,
+    )
 
     def described() -> str:
         out = installed.kubectl("describe", "ipaddresspool", "broken", "-n", NAMESPACE).stdout

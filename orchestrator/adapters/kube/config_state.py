@@ -4,16 +4,19 @@ What the controller's loop knows about the configuration, written where ``kubect
 (every write in a background thread, as ``KubeObjectConditions`` does, so the loop never
 waits on the API server):
 
-- **ConfigurationState** ``controller`` in our namespace (``metallb.io/v1beta1``, as MetalLB
-  HEAD writes it; labels ``metallb.io/component-type``): ``status.result`` ``Valid``,
-  ``Invalid`` (``errorSummary``: every error line, as ``mlb validate`` prints them) or
-  ``Unknown`` (the cluster not read yet), and a ``Valid`` condition saying the same.
-  Created when missing; its status written through the status subresource.
-- **IPAddressPool status** counters (``core.status.pool_usage``) on every valid pool in
-  our namespace: ``kubectl get ipaddresspools`` shows them.
-- A **Warning Event** ``InvalidConfiguration`` on each object with an error (IPAddressPool,
-  BGPPeer, MetalLoadBalancerClass...), with its uid so ``kubectl describe`` lists it; sent
-  once per distinct message while it lasts (again if it goes away and comes back).
+- **ConfigurationState** ``controller`` in our namespace, and ``speaker-<node>`` from each
+  speaker (``metallb.io/v1beta1``, as MetalLB HEAD writes them; labels
+  ``metallb.io/component-type`` and, for a speaker, ``metallb.io/node-name``):
+  ``status.result`` ``Valid``, ``Invalid`` (``errorSummary``: every error line, as
+  ``mlb validate`` prints them) or ``Unknown`` (the cluster not read yet), and a ``Valid``
+  condition saying the same. Created when missing; its status written through the status
+  subresource.
+- (controller only) **IPAddressPool status** counters (``core.status.pool_usage``) on every
+  valid pool in our namespace: ``kubectl get ipaddresspools`` shows them.
+- (controller only) a **Warning Event** ``InvalidConfiguration`` on each object with an
+  error (IPAddressPool, BGPPeer, MetalLoadBalancerClass...), with its uid so ``kubectl
+  describe`` lists it; sent once per distinct message while it lasts (again if it goes away
+  and comes back).
 
 Only what changed since the last successful write is sent; failures are reported once per
 target and retried every ``resync`` seconds.
@@ -88,6 +91,7 @@ class ConfigStateWriter:
         namespace: str,
         documents: Callable[[], Sequence[Document]],
         component: str = "metallb-controller",
+        node: str | None = None,
         resync: float = 60.0,
         clock: Callable[[], str] = _utcnow,
         on_error: Callable[[str], None] | None = None,
@@ -96,6 +100,9 @@ class ConfigStateWriter:
         self.namespace = namespace
         self.documents = documents
         self.component = component
+        #: a speaker writes ``speaker-<node>`` and leaves pools and Events to the controller
+        self.node = node
+        self.name = f"speaker-{node}" if node else "controller"
         self.resync = resync
         self.clock = clock
         self.on_error = on_error
@@ -141,10 +148,13 @@ class ConfigStateWriter:
             wanted = self._wanted
         if wanted is None:
             return True
-        ok = self._try("ConfigurationState/controller", lambda: self._state(wanted))
-        for name, counters in wanted.pools.items():
-            ok &= self._try(f"IPAddressPool/{name}", functools.partial(self._pool, name, counters))
-        ok &= self._try("events", lambda: self._events(wanted))
+        ok = self._try(f"ConfigurationState/{self.name}", lambda: self._state(wanted))
+        if self.node is None:
+            for name, counters in wanted.pools.items():
+                ok &= self._try(
+                    f"IPAddressPool/{name}", functools.partial(self._pool, name, counters)
+                )
+            ok &= self._try("events", lambda: self._events(wanted))
         if ok:
             self.synced.set()
         return ok
@@ -168,12 +178,12 @@ class ConfigStateWriter:
         if self._written.get("state") == key:
             return
         try:
-            current = self.client.get(CONFIGURATION_STATE, "controller", self.namespace)
+            current = self.client.get(CONFIGURATION_STATE, self.name, self.namespace)
         except KubeNotFound:
-            labels = {"metallb.io/component-type": "controller"}
-            body = {
-                "metadata": {"name": "controller", "namespace": self.namespace, "labels": labels}
-            }
+            labels = {"metallb.io/component-type": "speaker" if self.node else "controller"}
+            if self.node:
+                labels["metallb.io/node-name"] = self.node
+            body = {"metadata": {"name": self.name, "namespace": self.namespace, "labels": labels}}
             current = self.client.create(CONFIGURATION_STATE, body)
         before = ((current.get("status") or {}).get("conditions") or [{}])[0]
         if before.get("status") == status["conditions"][0]["status"]:
@@ -182,7 +192,7 @@ class ConfigStateWriter:
             )
         self.client.merge_patch(
             CONFIGURATION_STATE,
-            "controller",
+            self.name,
             {"status": status},
             self.namespace,
             subresource="status",
