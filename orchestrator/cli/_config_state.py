@@ -2,9 +2,11 @@
 controller's, with the pool counters and the Warning Events on broken objects, or a
 speaker's ``speaker-<node>`` (``node``).
 
-A thread reads the source every ``every`` seconds (``KubeSource.load`` returns its cached
-result while nothing changed, so an idle pass costs nothing) and hands what it finds to the
-writer; of the controller's replicas only the leader writes, so they never fight over the
+The loop's source is wrapped (``Recording``): each ``load`` of the controller's or the
+speaker's own loop is kept, and a thread hands the last one to the writer every ``every``
+seconds (an unchanged one is not written again). The thread never loads itself:
+``KubeSource.load`` and its parse cache belong to the loop's thread. Only the writer talks to
+the API server; of the controller's replicas only the leader writes, so they never fight over the
 same status.
 """
 
@@ -15,6 +17,21 @@ from collections.abc import Callable
 
 from orchestrator.cli._where import Where
 from orchestrator.log import Logger
+from orchestrator.ports import Loaded, Source
+
+
+class Recording:
+    """A ``Source`` that keeps the last ``Loaded`` it returned (read by another thread: one
+    reference, replaced whole)."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+        self.last: Loaded | None = None
+
+    def load(self) -> Loaded:
+        loaded = self.inner.load()
+        self.last = loaded
+        return loaded
 
 
 class StatusObjects:
@@ -32,6 +49,7 @@ class StatusObjects:
 
         assert where.client is not None and isinstance(where.source, KubeSource)
         self.source = where.source
+        self.recording = Recording(where.source)
         self.every = every
         self.leading: Callable[[], bool] = lambda: True
         self.writer = ConfigStateWriter(
@@ -51,8 +69,11 @@ class StatusObjects:
         while not self._stop.wait(self.every):
             if not self.leading():
                 continue
+            loaded = self.recording.last
+            if loaded is None:
+                continue
             synced = self.source.informers.synced()
-            self.writer.report(wanted_of(self.source.load(), synced=synced))
+            self.writer.report(wanted_of(loaded, synced=synced))
 
     def start(self) -> None:
         self.writer.start()

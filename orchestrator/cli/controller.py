@@ -85,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
             on_error=lambda msg: log("conditionsFailed", level="warning", msg=msg),
         )
         conditions.start()
+    # ConfigurationState, pool counters, Events on broken objects: from the loop's own loads
+    status = StatusObjects(where, args.namespace, log) if where.client is not None else None
     controller = Controller(
-        where.source,
+        status.recording if status is not None else where.source,
         where.store,
         registry=registry,
         log=log,
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     )
     webhook = None if args.once else _webhook.start(args, where, log)
     try:
-        return _run(args, controller, where)
+        return _run(args, controller, where, status)
     finally:
         if webhook is not None:
             webhook.stop()
@@ -106,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
             conditions.sync()  # what the last pass (or --once) reported
 
 
-def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:
+def _run(
+    args: argparse.Namespace, controller: Controller, where: Where, status: StatusObjects | None
+) -> int:
     source, waker = where.source, where.waker
     if args.once:
         waker.start()
@@ -127,7 +131,6 @@ def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:
 
         if where.client is not None:
             elector = KubeLeader(where.client, namespace=args.namespace, identity=args.leader_id)
-    status = StatusObjects(where, args.namespace, controller.log) if where.client else None
     if status is not None:
         if elector is not None:
             status.leading = lambda: elector.elector.is_leader(time.monotonic())
