@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ def start(args: argparse.Namespace, where: Where, log: Logger) -> RunningWebhook
     """The running webhook, or None when ``--webhook-address`` is empty (or standalone)."""
     if not args.webhook_address or where.client is None:
         return None
+    from orchestrator.adapters.kube.errors import KubeTransient
     from orchestrator.adapters.kube.source import KubeSource
     from orchestrator.adapters.kube.webhook import WebhookServer
     from orchestrator.adapters.kube.webhook_certs import Endpoint, WebhookCerts
@@ -122,7 +124,16 @@ def start(args: argparse.Namespace, where: Where, log: Logger) -> RunningWebhook
             "mlb controller: --webhook-address needs --webhook-secret or --webhook-cert-dir"
         )
     running = RunningWebhook(server, certs, args.webhook_cert_check, log)
-    running.check()  # the first certificate before the first connection
+    for attempt in range(5):  # the first certificate before the first connection
+        try:
+            running.check()
+            break
+        except KubeTransient as e:  # the API server restarting: bounded, then give up
+            log("webhookCertFailed", level="warning", msg=str(e), attempt=attempt + 1)
+            time.sleep(2)
+    else:
+        server.stop()
+        raise SystemExit("mlb controller: could not set up the webhook certificate")
     running.start()
     log("webhookServing", address=args.webhook_address, port=server.port)
     return running
