@@ -130,7 +130,7 @@ def test_apply_of_examples_invalid_is_refused_with_the_validate_lines(installed:
     for name, expected in lines.items():
         if name == "left":
             continue
-        assert any(line in outputs for line in expected), (name, expected, outputs)
+        assert any(line in outputs for line in expected), f"{name}: {expected}\n{outputs}"
     assert "denied the request" in outputs
     assert "top-secret" not in outputs  # the password is never echoed back
 

@@ -3,7 +3,8 @@
 The API server calls ``/validate`` (a ValidatingWebhookConfiguration, ``admission.review``)
 before it stores one of our objects, and ``/convert`` (the BGPPeer CRD's conversion webhook,
 ``conversion.review``) to turn a ``v1beta1`` BGPPeer into the stored ``v1beta2`` and back.
-``GET /healthz`` answers ``ok`` (the chart's readiness probe).
+``GET /healthz`` answers ``ok`` once the caches are synced, 503 before (the chart's
+readiness probe: the Service then sends reviews only to replicas that can decide).
 
 Every replica serves, not only the leader: the Service in front of them picks any, and a
 decision only reads the informers' caches. Until those have listed every kind once, a
@@ -126,7 +127,10 @@ def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path == "/healthz":
-                self._reply(200, b"ok", "text/plain")
+                if server.ready():
+                    self._reply(200, b"ok", "text/plain")
+                else:  # not ready: the Service sends reviews to a replica that is
+                    self._reply(503, b"not synced", "text/plain")
             else:
                 self._reply(404, b"not found", "text/plain")
 

@@ -42,6 +42,15 @@ class Rig:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
+    def get(self, path: str) -> int:
+        ctx = ssl.create_default_context(cadata=self.ca.cert.decode())
+        url = f"https://127.0.0.1:{self.server.port}{path}"
+        try:
+            with urllib.request.urlopen(url, context=ctx, timeout=5) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+
     def served_cert(self) -> bytes:
         ctx = ssl.create_default_context(cadata=self.ca.cert.decode())
         raw = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
@@ -69,7 +78,9 @@ POOL = {
 def test_validate_waits_for_sync_then_answers(rig: Rig) -> None:
     review = {"request": {"uid": "1", "operation": "CREATE", "object": POOL}}
     assert rig.post("/validate", review)[0] == 503
+    assert rig.get("/healthz") == 503
     rig.synced = True
+    assert rig.get("/healthz") == 200
     code, out = rig.post("/validate", review)
     assert code == 200 and out["response"]["allowed"] is False
     assert "IPAddressPool/p: spec.addresses[0]" in out["response"]["status"]["message"]
