@@ -3,6 +3,9 @@
 Standalone with ``--source DIR --state STATE`` (files), or in a cluster with
 ``--kubeconfig PATH`` / ``--in-cluster`` (see ``orchestrator.cli._where``).
 
+With ``--webhook-address`` it also serves the validating admission webhook and the BGPPeer
+conversion webhook over HTTPS (``orchestrator.cli._webhook``).
+
 Reads manifests from DIR (watched), records Service status, pool and home nodes in STATE
 (see ``orchestrator.adapters.files.store``), and logs events. Stops cleanly on SIGTERM/SIGINT.
 """
@@ -17,6 +20,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from orchestrator.cli import _webhook
+from orchestrator.cli._config_state import StatusObjects
 from orchestrator.cli._where import Where, add_arguments, open_where, stop_on_signals
 from orchestrator.log import Logger
 from orchestrator.runtime.controller import Controller
@@ -52,6 +57,7 @@ def register(sub: Any) -> None:
         metavar="HOST:PORT",
         help="serve Prometheus metrics here (default 127.0.0.1:7472; '' disables)",
     )
+    _webhook.add_arguments(p)
     p.set_defaults(func=run, parser=p)
 
 
@@ -79,17 +85,22 @@ def run(args: argparse.Namespace) -> int:
             on_error=lambda msg: log("conditionsFailed", level="warning", msg=msg),
         )
         conditions.start()
+    # ConfigurationState, pool counters, Events on broken objects: from the loop's own loads
+    status = StatusObjects(where, args.namespace, log) if where.client is not None else None
     controller = Controller(
-        where.source,
+        status.recording if status is not None else where.source,
         where.store,
         registry=registry,
         log=log,
         events=events,
         conditions=conditions,
     )
+    webhook = None if args.once else _webhook.start(args, where, log)
     try:
-        return _run(args, controller, where)
+        return _run(args, controller, where, status)
     finally:
+        if webhook is not None:
+            webhook.stop()
         if events is not None:
             events.stop()
         if conditions is not None:
@@ -97,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
             conditions.sync()  # what the last pass (or --once) reported
 
 
-def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:
+def _run(
+    args: argparse.Namespace, controller: Controller, where: Where, status: StatusObjects | None
+) -> int:
     source, waker = where.source, where.waker
     if args.once:
         waker.start()
@@ -118,9 +131,15 @@ def _run(args: argparse.Namespace, controller: Controller, where: Where) -> int:
 
         if where.client is not None:
             elector = KubeLeader(where.client, namespace=args.namespace, identity=args.leader_id)
+    if status is not None:
+        if elector is not None:
+            status.leading = lambda: elector.elector.is_leader(time.monotonic())
+        status.start()
     try:
         controller.run(stop, waker, tick=args.tick, leader=elector.leading if elector else None)
     finally:
+        if status is not None:
+            status.stop()
         if elector is not None:
             elector.release()  # the loop has stopped writing: a standby may lead at once
     return 0

@@ -173,9 +173,15 @@ def run(args: argparse.Namespace) -> int:
         registry.register(L2Collector(announcer.stats))
         l2 = announcer
     bgp, to_stop = _routing(args, registry)
+    state = None
+    if where.client is not None:
+        from orchestrator.cli._config_state import StatusObjects
+
+        # its ConfigurationState speaker-<node>, from the loop's own loads
+        state = StatusObjects(where, args.namespace, log, node=args.node)
     speaker = Speaker(
         args.node,
-        source,
+        state.recording if state is not None else source,
         store,
         l2=l2,
         bgp=bgp,
@@ -189,9 +195,13 @@ def run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     if args.metrics_address:
         serve(args.metrics_address, registry)
+    if state is not None:
+        state.start()
     try:
         speaker.run(stop, waker)
     finally:
+        if state is not None:
+            state.stop()
         if announcer is not None:
             announcer.stop()
         for close in to_stop:

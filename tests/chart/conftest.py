@@ -61,8 +61,16 @@ VALUE_SETS: dict[str, Callable[[], Obj]] = {
         "loadBalancerClass": "lb.example.com/bgp",
         "nodeSelector": {"node-role.kubernetes.io/control-plane": ""},
     },
+    "webhook-supplied": lambda: {
+        "webhook": {
+            "failurePolicy": "Ignore",
+            "url": "https://127.0.0.1:9443",
+            "tls": {"secretName": "my-cert", "caBundle": "-----BEGIN CERTIFICATE-----"},
+        }
+    },
     "toggles-off": lambda: {
         "metrics": {"enabled": False},
+        "webhook": {"enabled": False},
         "serviceMonitor": {"enabled": True},
         "rbac": {"create": False},
         "serviceAccounts": {

@@ -132,7 +132,7 @@ DECKHOUSE_CONFIG = (
     "l2loadbalancers",
 )
 #: The kinds whose InUse condition the controller writes.
-DECKHOUSE_STATUS = DECKHOUSE_CONFIG[1:]
+DECKHOUSE_STATUS = DECKHOUSE_CONFIG
 RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
     ("ClusterRole", "controller"): {
         ("", "services"): frozenset({"get", "list", "watch", "patch"}),
@@ -147,11 +147,20 @@ RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
         },
         ("deckhouse.io", "moduleconfigs"): LW,
         ("", "events"): frozenset({"create", "patch"}),
+        # the webhook's trust (resourceNames: its configuration, the BGPPeer CRD)
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations"): frozenset(
+            {"get", "update"}
+        ),
+        ("apiextensions.k8s.io", "customresourcedefinitions"): frozenset({"get", "patch"}),
     },
     ("Role", "controller"): {
-        ("", "secrets"): LW,
+        # list/watch all; create, then get/update its own webhook certificate by name
+        ("", "secrets"): LW | {"create", "get", "update"},
         ("coordination.k8s.io", "leases"): frozenset({"get", "list", "watch", "create", "update"}),
         **{("metallb.io", r): LW for r in METALLB_CONFIG},
+        ("metallb.io", "ipaddresspools/status"): frozenset({"get", "patch"}),
+        ("metallb.io", "configurationstates/status"): frozenset({"get", "patch"}),
+        ("metallb.io", "configurationstates"): frozenset({"get", "create"}),
     },
     ("ClusterRole", "speaker"): {
         ("", "services"): LW,
@@ -178,6 +187,8 @@ RBAC: dict[tuple[str, str], dict[tuple[str, str], frozenset[str]]] = {
             ("metallb.io", f"{r}/status"): frozenset({"get", "update", "patch"})
             for r in ("servicel2statuses", "servicebgpstatuses")
         },
+        ("metallb.io", "configurationstates"): frozenset({"get", "create"}),
+        ("metallb.io", "configurationstates/status"): frozenset({"get", "patch"}),
     },
 }
 
@@ -285,7 +296,11 @@ def test_every_object_is_valid_kubernetes(value_set: str) -> None:
             kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
         except kubernetes_validate.ValidationError as e:
             pytest.fail(f"{what}: {e.message} at {list(e.path)}")
-        if obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+        if obj["kind"] not in (
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ValidatingWebhookConfiguration",
+        ):
             assert obj["metadata"]["namespace"] == NAMESPACE, what
 
 
@@ -304,12 +319,13 @@ def test_service_monitor_selects_both_metrics_services() -> None:
     )
     assert selected == [f"{FULLNAME}-controller-metrics", f"{FULLNAME}-speaker-metrics"]
     for service in services:
-        assert [p["name"] for p in service["spec"]["ports"]] == ["metrics"]
+        if service["metadata"]["name"] != f"{FULLNAME}-webhook":
+            assert [p["name"] for p in service["spec"]["ports"]] == ["metrics"]
 
 
 def test_no_service_monitor_without_metrics() -> None:
     objs = objects("toggles-off")  # serviceMonitor.enabled but metrics.enabled false
-    assert [o for o in objs if o["kind"] in ("ServiceMonitor", "Service")] == []
+    assert [o for o in objs if o["kind"] in ("ServiceMonitor", "Service")] == []  # webhook off too
     assert (
         "no effect while metrics.enabled is false"
         in rendered_files("toggles-off")["metallb-orchestrator/templates/NOTES.txt"]
@@ -361,6 +377,9 @@ def test_only_empty_dir_volumes_and_every_mount_is_backed(value_set: str) -> Non
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
         for v in volumes.values():
             assert "hostPath" not in v
+            if v["name"] == "webhook-tls":  # webhook.tls.secretName: the supplied certificate
+                assert v["secret"] == {"secretName": "my-cert"}, v
+                continue
             assert set(v) == {"name", "emptyDir"}, f"{component}: volume {v}"
         for name, c in containers(pod).items():
             for m in c.get("volumeMounts", []):
@@ -405,7 +424,13 @@ def test_rbac_has_no_wildcards(value_set: str) -> None:
         for rule in obj["rules"]:
             for field in ("apiGroups", "resources", "verbs"):
                 assert not any("*" in item for item in rule.get(field, [])), (obj, rule)
-            assert "nonResourceURLs" not in rule and "resourceNames" not in rule
+            assert "nonResourceURLs" not in rule
+            # resourceNames only narrow a rule: the webhook's own Secret, configuration, CRD
+            assert rule.get("resourceNames", [f"{FULLNAME}-webhook"]) in (
+                [f"{FULLNAME}-webhook"],
+                [f"{FULLNAME}-webhook-cert"],
+                ["bgppeers.metallb.io"],
+            ), rule
 
 
 def test_rbac_rules_are_exactly_what_the_code_calls() -> None:
@@ -450,6 +475,26 @@ def test_controller_deployment_and_budget() -> None:
 
 
 # --------------------------------------------------------------------------- command lines
+
+
+def test_webhook_args_follow_the_values() -> None:
+    generated = parse_mlb(
+        expand_env(containers(pod_spec(objects("defaults"), "controller"))["controller"])
+    )
+    assert generated.webhook_address == ":9443"
+    assert generated.webhook_secret == f"{FULLNAME}-webhook-cert"
+    assert generated.webhook_configuration == f"{FULLNAME}-webhook"
+    assert generated.webhook_service == f"{FULLNAME}-webhook" and generated.webhook_url == ""
+    objs = objects("webhook-supplied")
+    supplied = parse_mlb(expand_env(containers(pod_spec(objs, "controller"))["controller"]))
+    assert supplied.webhook_cert_dir == "/etc/metallb-orchestrator/webhook-tls"
+    assert supplied.webhook_secret == "" and supplied.webhook_url == "https://127.0.0.1:9443"
+    (vwc,) = [o for o in objs if o["kind"] == "ValidatingWebhookConfiguration"]
+    for hook in vwc["webhooks"]:
+        assert hook["failurePolicy"] == "Ignore"
+        assert hook["clientConfig"]["url"] == "https://127.0.0.1:9443/validate"
+        assert hook["rules"][0]["operations"] == ["CREATE", "UPDATE"]
+    assert not [o for o in objects("toggles-off") if o["kind"] == "ValidatingWebhookConfiguration"]
 
 
 def test_controller_args_are_accepted_by_mlb(value_set: str) -> None:
@@ -502,12 +547,17 @@ def test_metrics_addresses_follow_metrics_enabled(value_set: str) -> None:
         args = parse_mlb(expand_env(container))
         host = ENV_SAMPLE["POD_IP"] if enabled else "127.0.0.1"
         assert args.metrics_address == f"{host}:{port}"
-        ports = container.get("ports", [])
+        ports = [p for p in container.get("ports", []) if p["name"] == "metrics"]
         assert ports == (
             [{"name": "metrics", "containerPort": port, "protocol": "TCP"}] if enabled else []
         )
-        assert ("readinessProbe" in container) is enabled
-        services = [o for o in objs if o["kind"] == "Service"]
+        webhook = component == "controller" and value_set == "defaults"
+        assert ("readinessProbe" in container) is (enabled or webhook)
+        services = [
+            o
+            for o in objs
+            if o["kind"] == "Service" and not o["metadata"]["name"].endswith("webhook")
+        ]
         if enabled:
             svc = one(services, "Service", f"{FULLNAME}-{component}-metrics")
             assert svc["spec"]["clusterIP"] == "None"

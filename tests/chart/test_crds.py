@@ -85,15 +85,31 @@ def crd_for(kind: str) -> Schema:
     return found[0]
 
 
+def storage_version(crd: Schema) -> Schema:
+    (version,) = [v for v in crd["spec"]["versions"] if v["storage"]]
+    found: Schema = version
+    return found
+
+
 def schema_of(kind: str) -> Schema:
-    (version,) = crd_for(kind)["spec"]["versions"]
-    schema: Schema = version["schema"]["openAPIV3Schema"]
+    schema: Schema = storage_version(crd_for(kind))["schema"]["openAPIV3Schema"]
     return schema
 
 
 def api_versions(crd: Schema) -> set[str]:
     group = crd["spec"]["group"]
     return {f"{group}/{v['name']}" for v in crd["spec"]["versions"] if v["served"]}
+
+
+def test_bgppeer_v1beta1_has_the_fields_of_v1beta2() -> None:
+    """The conversion is lossless only because both versions hold the same fields."""
+    v2, v1 = crd_for("BGPPeer")["spec"]["versions"]
+    spec = v2["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    assert v1["schema"]["openAPIV3Schema"]["properties"]["spec"] == spec
+    assert (
+        v1["deprecated"] is True
+        and v1["additionalPrinterColumns"] == v2["additionalPrinterColumns"]
+    )
 
 
 # --------------------------------------------------------------------------- schema walks
@@ -210,6 +226,7 @@ def test_the_crd_folder_holds_every_crd() -> None:
         "BGPAdvertisement",
         "BGPPeer",
         "Community",
+        "ConfigurationState",
         "IPAddressPool",
         "L2Advertisement",
         "L2LoadBalancer",
@@ -382,10 +399,16 @@ def test_every_adapter_kind_has_a_matching_crd(res: Resource) -> None:
     assert spec["group"] == res.group
     assert spec["names"]["plural"] == res.plural
     assert spec["scope"] == ("Namespaced" if res.namespaced else "Cluster")
-    # Only the version we read is served: there is no conversion webhook (BGPPeer v1beta1).
-    assert [(v["name"], v["served"], v["storage"]) for v in spec["versions"]] == [
-        (res.version, True, True)
-    ]
+    # The version we read is the stored one; only BGPPeer serves another (MetalLB's
+    # deprecated v1beta1), through the controller's conversion webhook.
+    versions = [(v["name"], v["served"], v["storage"]) for v in spec["versions"]]
+    if res.kind == "BGPPeer":
+        assert versions == [(res.version, True, True), ("v1beta1", True, False)]
+        assert spec["conversion"]["strategy"] == "Webhook"
+        assert spec["conversion"]["webhook"]["clientConfig"]["service"]["path"] == "/convert"
+    else:
+        assert versions == [(res.version, True, True)]
+        assert "conversion" not in spec
 
 
 @pytest.mark.parametrize(
@@ -670,7 +693,7 @@ def test_doc_example_validates(where: str, doc: Any) -> None:
 
 def obj(kind: str, spec: Schema) -> Schema:
     crd = crd_for(kind)
-    (api_version,) = api_versions(crd)
+    api_version = f"{crd['spec']['group']}/{storage_version(crd)['name']}"
     meta: Schema = {"name": "x"}
     if crd["spec"]["scope"] == "Namespaced":
         meta["namespace"] = "metallb-system"

@@ -41,8 +41,16 @@ from tests.harness.prereq import require
 from tests.harness.realapi import RealApi
 
 #: helm values of the release every test shares: layer 2 only (no sidecar to run), our
-#: processes' settings Secret with no ModuleConfig pools (tests bring their own objects)
-VALUES = ("--set", "speaker.backend=none", "--set", "settingsVersion=2")
+#: processes' settings Secret with no ModuleConfig pools (tests bring their own objects), no
+#: admission webhook (nothing serves it for these modules: test_admission.py installs its own)
+VALUES = (
+    "--set",
+    "speaker.backend=none",
+    "--set",
+    "settingsVersion=2",
+    "--set",
+    "webhook.enabled=false",
+)
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,9 @@ def test_printer_columns_show(installed: Cluster) -> None:
         group = crd["spec"]["group"]
         for version in crd["spec"]["versions"]:
             columns = [c["name"] for c in version.get("additionalPrinterColumns") or []]
-            if not columns or not version.get("served"):
+            # a served, not stored version (BGPPeer v1beta1) is read through the conversion
+            # webhook, which this module does not run: test_admission.py reads it
+            if not columns or not version.get("served") or not version.get("storage"):
                 continue
             what = f"{plural}.{version['name']}.{group}"
             table = installed.kubectl("get", what, "-A", "-o", "wide").stdout

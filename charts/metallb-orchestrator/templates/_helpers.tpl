@@ -109,3 +109,8 @@ capabilities:
   add: {{ toJson . }}
   {{- end }}
 {{- end -}}
+
+{{/* The webhook's Service, ValidatingWebhookConfiguration and generated-certificate Secret. */}}
+{{- define "mlb.webhook.fullname" -}}
+{{- printf "%s-webhook" (include "mlb.fullname" .) -}}
+{{- end -}}

@@ -1,7 +1,7 @@
 """``KubeObjectConditions``: conditions on cluster-scoped objects of our CRDs.
 
 The controller reports, per ``Kind/name``, the conditions it wants on the object (today the
-InUse condition of MetalLoadBalancerPool, -BGPPeer, -Configuration and L2LoadBalancer;
+InUse condition of MetalLoadBalancerPool, -BGPPeer, -Configuration, -Class and L2LoadBalancer;
 any kind listed in ``KINDS`` with a status subresource works the same). ``report`` only
 records the wish and wakes a background thread, so the controller's loop never waits on the
 API server, as with ServiceL2Status.
@@ -28,6 +28,7 @@ from orchestrator.adapters.kube.errors import KubeError, KubeNotFound
 from orchestrator.adapters.kube.resources import (
     L2_LOAD_BALANCER,
     METAL_LB_BGP_PEER,
+    METAL_LB_CLASS,
     METAL_LB_CONFIGURATION,
     METAL_LB_POOL,
     Resource,
@@ -36,7 +37,14 @@ from orchestrator.core.status.records import Condition
 
 #: Kinds whose conditions this writer may set: cluster-scoped, with a status subresource.
 KINDS: dict[str, Resource] = {
-    r.kind: r for r in (METAL_LB_POOL, METAL_LB_BGP_PEER, METAL_LB_CONFIGURATION, L2_LOAD_BALANCER)
+    r.kind: r
+    for r in (
+        METAL_LB_POOL,
+        METAL_LB_BGP_PEER,
+        METAL_LB_CONFIGURATION,
+        L2_LOAD_BALANCER,
+        METAL_LB_CLASS,
+    )
 }
 
 Wanted = Mapping[str, tuple[Condition, ...]]

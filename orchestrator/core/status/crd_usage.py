@@ -15,6 +15,7 @@ MetalLoadBalancerBGPPeer           a valid configuration names it (``NotReferenc
 MetalLoadBalancerConfiguration     it has sessions (``NoPeers``) on some node
                                    (``NoNodes``)
 L2LoadBalancer                     some node matches its nodeSelector (``NoNodes``)
+MetalLoadBalancerClass             the same, for the class's nodeSelector (``NoNodes``)
 =================================  =======================================================
 
 "Node" means a Node in the snapshot; speaker.nodeSelector is already part of every peer's
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from orchestrator.core.model.cluster import BGPAdvertisement, BGPPeer, ClusterSnapshot
+from orchestrator.core.model.cluster import BGPAdvertisement, BGPPeer, ClusterSnapshot, PoolKind
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.model.selectors import any_matches
 from orchestrator.core.parse.isolation import HELD
@@ -40,6 +41,7 @@ KINDS = frozenset(
         "MetalLoadBalancerBGPPeer",
         "MetalLoadBalancerConfiguration",
         "L2LoadBalancer",
+        "MetalLoadBalancerClass",
     }
 )
 
@@ -82,7 +84,12 @@ def crd_conditions(
     config = snapshot.config
     peers = {f"BGPPeer/{p.name}": p for p in config.bgp_peers}
     out: dict[str, Condition] = {}
-    for ref in sorted(set(snapshot.crd_objects) | set(errors)):
+    classes = {
+        f"MetalLoadBalancerClass/{c.name}"
+        for c in config.classes.values()
+        if (pool := config.pools.get(c.pool)) is not None and pool.kind is PoolKind.CLASS
+    }
+    for ref in sorted(set(snapshot.crd_objects) | set(errors) | classes):
         produced = snapshot.crd_objects.get(ref, ())
         if ref in errors:
             first, *rest = errors[ref]
@@ -99,7 +106,7 @@ def crd_conditions(
             out[ref] = _peer(snapshot, produced, peers)
         elif kind == "MetalLoadBalancerConfiguration":
             out[ref] = _configuration(snapshot, produced, peers)
-        elif kind == "L2LoadBalancer":
+        elif kind in ("L2LoadBalancer", "MetalLoadBalancerClass"):
             cls = config.classes.get(name)
             labels = cls.node_selector if cls is not None else {}
             nodes = [
