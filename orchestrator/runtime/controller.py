@@ -76,7 +76,9 @@ class Controller:
     def reconcile(self, now: float | None = None) -> int:
         """One full pass; returns how many Service records were written or removed."""
         now = time.monotonic() if now is None else now
+        started = time.time()
         loaded = self.source.load()
+        loaded_at = time.time()
         self.retry_in = loaded.retry_in
         self._report_problems(loaded.problems, stale=loaded.stale)
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
@@ -104,6 +106,7 @@ class Controller:
             snapshot, allocator=self.allocator, live_nodes=live, previous_homes=self.homes
         )
         self.homes = result.homes
+        planned_at = time.time()
         self._alloc_metrics.publish(result.allocation.pools)
         writes = 0
         present = set()
@@ -139,6 +142,18 @@ class Controller:
                 self.log("serviceDeleted", service=key)
         if writes == 0:
             self._settled = (snapshot, live, self.allocator)
+        else:
+            # the stages of a pass that changed something, for ``make bench-e2e``
+            self.log(
+                "passTimes",
+                level="debug",
+                services=len(snapshot.services),
+                writes=writes,
+                start=f"{started:.3f}",
+                loaded=f"{loaded_at:.3f}",
+                planned=f"{planned_at:.3f}",
+                written=f"{time.time():.3f}",
+            )
         return writes
 
     def run(

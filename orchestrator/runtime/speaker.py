@@ -125,13 +125,18 @@ class Speaker:
     # -- reconcile
     def reconcile(self, now: float | None = None) -> SpeakerState:
         now = time.monotonic() if now is None else now
+        started = time.time()
         loaded = self.source.load()
+        loaded_at = time.time()
         self.retry_in = loaded.retry_in
         live = self.tracker.observe(self.state.read_leases(), now)
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
         if loaded.snapshot is None:
             return self.current
+        before = self._computed
         computed = self._intents(loaded.snapshot, live)
+        computed_at = time.time()
+        fresh = before is None or before[2] is not computed
         wanted = computed.wanted
         if self.l2 is not None and wanted != self.current.l2:
             self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})
@@ -162,6 +167,19 @@ class Speaker:
                     reason=type(e).__name__,
                     msg=str(e),
                 )
+        if fresh:
+            # the stages of a pass that computed a new intent, for ``make bench-e2e``
+            self.log(
+                "passTimes",
+                level="debug",
+                node=self.node,
+                l2=len(wanted),
+                prefixes=len(bgp.prefixes) if bgp is not None else 0,
+                start=f"{started:.3f}",
+                loaded=f"{loaded_at:.3f}",
+                computed=f"{computed_at:.3f}",
+                applied=f"{time.time():.3f}",
+            )
         self._announced_metrics.publish(computed.metrics)
         self._report(computed.l2, bgp)
         self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)
