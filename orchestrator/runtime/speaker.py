@@ -18,7 +18,8 @@ announcer) and ``RoutingBackend`` (FRR or GoBGP); either may be absent.
 Every lease renewal of every node wakes the loop, but most change neither the snapshot nor
 the set of live nodes; the intent is a pure function of those two, so it is computed again
 only when one of them changed (``_intents``). With 10,000 Services a pass cost ~0.4 s, and
-with N nodes there are N renewals a second.
+with N nodes there are N renewals a second. A pass whose intent is the one already applied,
+on the same links, stops right there: the reporting that follows is O(Services) too.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class Speaker:
         self._counter = 0
         self._bgp_applied: NodeBGPIntent | None = None
         self._computed: tuple[ClusterSnapshot, frozenset[str], Intents] | None = None
+        self._passed_links: tuple[str, ...] | None = None  # the announcer's links last pass
         self.registry = registry or CollectorRegistry()
         self._config_metrics = ConfigMetrics(self.registry)
         self._announced_metrics = SpeakerMetrics(self.registry)
@@ -137,6 +139,16 @@ class Speaker:
         computed = self._intents(loaded.snapshot, live)
         computed_at = time.time()
         fresh = before is None or before[2] is not computed
+        links = self._links()
+        if (
+            not fresh
+            and links == self._passed_links
+            and (self.bgp is None or computed.bgp is None or computed.bgp is self._bgp_applied)
+        ):
+            # the same intent, applied, on the same links: what follows would redo the same
+            # (it is O(Services), and every lease renewal of every node gets here)
+            return self.current
+        self._passed_links = links
         wanted = computed.wanted
         if self.l2 is not None and wanted != self.current.l2:
             self.l2.set_announced({ip: (ifs or None) for ip, ifs in wanted.items()})

@@ -15,7 +15,9 @@ for ``settle`` seconds (``ManifestSource``); until then the previous read stands
 ``Loaded.retry_in`` tells the loop when to look again.
 
 Every lease renewal wakes every process (``watch.py``), so the YAML is parsed again only
-when a manifest file changed (``fingerprint``).
+when a manifest file changed (``fingerprint``), and then only the files whose text changed
+(``DirectoryReader``): inside the fingerprint's "racy" window every pass reads the text
+again, but a text equal to the last one is not parsed again.
 
 ``overlay`` puts the recorded status and annotations (``status.py``) onto the Service
 manifests before they are parsed, so the parser reads exactly what it would read from a
@@ -32,8 +34,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator.adapters.files.manifests import DirectoryReader, manifest_files
 from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
-from orchestrator.adapters.files.manifests import load_directory, manifest_files
 from orchestrator.adapters.files.store import StateDir
 from orchestrator.core.model.errors import blocking
 from orchestrator.core.parse import parse_snapshot
@@ -111,6 +113,7 @@ class ManifestSource:
         self._clock = clock
         self._last_good: list[tuple[str, Mapping[str, Any]]] | None = None
         self._files: FilesLoaded | None = None
+        self._reader = DirectoryReader(self.directory)
         self._files_key: object = None
         self._held_since: float | None = None
         self._loaded: tuple[FilesLoaded, Mapping[str, Any], Loaded] | None = None
@@ -133,7 +136,7 @@ class ManifestSource:
     def _read(self) -> FilesLoaded:
         key = fingerprint(self.directory)
         if key is None or key != self._files_key or self._files is None:
-            self._files = load_directory(self.directory)
+            self._files = self._reader.read()
             self._files_key = key
         return self._files
 
@@ -144,7 +147,11 @@ class ManifestSource:
             return Loaded(None, statuses=statuses, retry_in=retry_in)
         # while an edit settles, the previous read stands
         files = self._files if retry_in is not None and self._files is not None else self._read()
-        if self._loaded is not None and self._loaded[0] is files and self._loaded[1] == statuses:
+        if (
+            self._loaded is not None
+            and self._loaded[0] is files
+            and (self._loaded[1] is statuses or self._loaded[1] == statuses)
+        ):
             # nothing read changed: the same result, so consumers may skip their work too
             return replace(self._loaded[2], retry_in=retry_in)
         loaded = self._parse(files, statuses, retry_in)

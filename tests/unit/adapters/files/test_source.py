@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from watchdog.events import (
@@ -35,8 +36,9 @@ from watchdog.events import (
 )
 
 from orchestrator import ports
+from orchestrator.adapters.files import manifests as manifests_module
 from orchestrator.adapters.files import source
-from orchestrator.adapters.files.manifests import Loaded, load_directory
+from orchestrator.adapters.files.manifests import Loaded
 from orchestrator.adapters.files.source import ManifestSource
 from orchestrator.adapters.files.store import StateDir
 from orchestrator.adapters.files.watch import Watcher, relevant
@@ -91,26 +93,36 @@ def test_yaml_is_parsed_again_only_after_a_change(
     manifests.mkdir()
     path = manifests / "a.yaml"
     path.write_text(SERVICE)
-    calls: list[Path] = []
+    parsed: list[str] = []
+    read: list[Path] = []
+    real_load_text, real_read_text = manifests_module.load_text, Path.read_text
 
-    def counting(directory: Path | str) -> Loaded:
-        calls.append(Path(directory))
-        return load_directory(directory)
+    def counting(text: str, name: str) -> Loaded:
+        parsed.append(name)
+        return real_load_text(text, name)
 
-    monkeypatch.setattr(source, "load_directory", counting)
+    def reading(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self.suffix == ".yaml":
+            read.append(self)
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(manifests_module, "load_text", counting)
+    monkeypatch.setattr(Path, "read_text", reading)
     src = ManifestSource(manifests, StateDir(tmp_path / "state"), settle=0)
-    src.load()
-    src.load()
-    assert len(calls) == 2  # the file is younger than the racy window: always re-read
+    first = src.load()
+    second = src.load()
+    # the file is younger than the racy window: read again, but the same text is not parsed
+    assert (len(read), parsed) == (2, ["a.yaml"])
+    assert second.snapshot is first.snapshot
     monkeypatch.setattr(source, "_RACY_NS", 0)
     src.load()
     src.load()
-    assert len(calls) == 3
+    assert (len(read), len(parsed)) == (3, 1)  # old enough: the fingerprint stands
     path.write_text(SERVICE.replace("web", "api"))  # same size
     old = time.time_ns() - 10**9
     os.utime(path, ns=(old, old))
     loaded = src.load()
-    assert len(calls) == 4
+    assert (len(read), len(parsed)) == (4, 2)
     assert loaded.snapshot is not None
     assert [s.name for s in loaded.snapshot.services] == ["api"]
 
