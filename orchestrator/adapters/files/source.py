@@ -39,6 +39,7 @@ from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
 from orchestrator.adapters.files.store import StateDir
 from orchestrator.core.model.errors import blocking
 from orchestrator.core.parse import parse_snapshot
+from orchestrator.core.parse.leaves import ParseMemo
 from orchestrator.ports import Loaded
 
 Document = tuple[str, Mapping[str, Any]]
@@ -114,6 +115,8 @@ class ManifestSource:
         self._last_good: list[tuple[str, Mapping[str, Any]]] | None = None
         self._files: FilesLoaded | None = None
         self._reader = DirectoryReader(self.directory)
+        self._memo = ParseMemo()  # unchanged documents are not parsed again
+        self._overlaid: dict[str, tuple[object, object, Document]] = {}
         self._files_key: object = None
         self._held_since: float | None = None
         self._loaded: tuple[FilesLoaded, Mapping[str, Any], Loaded] | None = None
@@ -158,33 +161,56 @@ class ManifestSource:
         self._loaded = (files, statuses, loaded)
         return loaded
 
+    def _overlay(
+        self, documents: Iterable[Document], statuses: Mapping[str, Mapping[str, Any]]
+    ) -> list[Document]:
+        return overlay(documents, statuses, self._overlaid)
+
     def _parse(
         self, files: FilesLoaded, statuses: Mapping[str, Mapping[str, Any]], retry_in: float | None
     ) -> Loaded:
-        snapshot = parse_snapshot(overlay(files.documents, statuses))
+        snapshot = parse_snapshot(self._overlay(files.documents, statuses), self._memo)
         problems = (*files.problems, *snapshot.problems)
         if not blocking(problems):
             self._last_good = files.documents
             return Loaded(snapshot, problems, stale=False, statuses=statuses, retry_in=retry_in)
         if self._last_good is None:
             return Loaded(None, problems, stale=True, statuses=statuses, retry_in=retry_in)
-        good = parse_snapshot(overlay(self._last_good, statuses))
+        good = parse_snapshot(self._overlay(self._last_good, statuses), self._memo)
         return Loaded(good, problems, stale=True, statuses=statuses, retry_in=retry_in)
 
 
 def overlay(
-    documents: Iterable[Document], statuses: Mapping[str, Mapping[str, Any]]
+    documents: Iterable[Document],
+    statuses: Mapping[str, Mapping[str, Any]],
+    memo: dict[str, tuple[object, object, Document]] | None = None,
 ) -> list[Document]:
-    """Service documents with their recorded status and annotations filled in."""
+    """Service documents with their recorded status and annotations filled in.
+
+    With ``memo``, a document whose manifest and record are the very objects of the last
+    call is the very merged object of the last call: the parser's ``ParseMemo`` then
+    reuses its parse (the reader keeps unchanged files' documents, the state directory
+    unchanged records). Without it, every Service is copied and parsed again per change."""
     out: list[Document] = []
+    seen: dict[str, tuple[object, object, Document]] = {}
     for source, doc in documents:
         if doc.get("kind") == "Service" and isinstance(doc.get("metadata"), Mapping):
             meta = doc["metadata"]
             key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
             record = statuses.get(key)
             if record is not None:
-                doc = _apply(doc, record)
+                cached = memo.get(source) if memo is not None else None
+                if cached is not None and cached[0] is doc and cached[1] is record:
+                    merged = cached[2]
+                else:
+                    merged = (source, _apply(doc, record))
+                seen[source] = (doc, record, merged)
+                out.append(merged)
+                continue
         out.append((source, doc))
+    if memo is not None:
+        memo.clear()
+        memo.update(seen)
     return out
 
 

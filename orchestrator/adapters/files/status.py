@@ -90,7 +90,10 @@ class FileStatuses:
         for path in self.directory.glob("*/*.json"):
             record = _read(path)
             if record is not None:
-                records[f"{path.parent.name}/{path.stem}"] = record
+                key = f"{path.parent.name}/{path.stem}"
+                old = self._records.get(key)
+                # an unchanged record stays the same object: consumers tell by identity
+                records[key] = old if old == record else record
         self._full_at = now
         changed = records != self._records
         self._records = records

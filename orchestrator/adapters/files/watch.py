@@ -8,6 +8,10 @@ reconcile reads wake it (``relevant``: not reads, not temporary files).
 woken), so a reader can read only those (``status.py``); ``None`` when names were lost:
 watchdog rebuilds its watches after the kernel's queue overflows and tells its handlers
 nothing, only its logger, so that warning is the signal.
+
+``wait`` folds a burst of events into one wake-up (``QUIET``, ``BURST_MAX``): each pass
+after a change parses and decides again, and one per record file written made the speakers
+take the CPUs from the controller writing them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +53,11 @@ def relevant(event: FileSystemEvent) -> bool:
         return not _hidden(dest) or not _hidden(event.src_path)
     return not _hidden(event.src_path)
 
+
+#: a burst of events ends after this long without one (seconds) ...
+QUIET = 0.02
+#: ... or after this long in all: a steady stream still gets a pass every so often
+BURST_MAX = 0.2
 
 OnPath = Callable[[str | None], None]
 
@@ -110,7 +120,16 @@ class Watcher:
                 logging.getLogger(name).removeHandler(self._overflow)
 
     def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for a change; True if one came."""
+        """Wait up to ``timeout`` for a change; True if one came. A burst (a controller
+        writing a thousand records) is one wake-up: after the first event, wait until
+        ``QUIET`` passes without one, for at most ``BURST_MAX``."""
         fired = self.changed.wait(timeout)
+        if fired:
+            deadline = time.monotonic() + BURST_MAX
+            while True:
+                self.changed.clear()
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.changed.wait(min(QUIET, left)):
+                    break
         self.changed.clear()
         return fired

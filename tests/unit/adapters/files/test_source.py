@@ -42,6 +42,7 @@ from orchestrator.adapters.files.manifests import Loaded
 from orchestrator.adapters.files.source import ManifestSource
 from orchestrator.adapters.files.store import StateDir
 from orchestrator.adapters.files.watch import Watcher, relevant
+from orchestrator.core.status.records import StatusRecord
 
 SERVICE = """apiVersion: v1
 kind: Service
@@ -202,3 +203,23 @@ def test_a_directory_never_quiet_is_read_after_settle_max(tmp_path: Path) -> Non
     assert src.load().snapshot is None
     time.sleep(0.15)
     assert _names(src.load()) == ["web"]
+
+
+def test_a_changed_record_parses_only_its_service_again(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    text = "".join(SERVICE.replace("web", f"s{i}") + "---\n" for i in range(5))
+    (manifests / "a.yaml").write_text(text)
+    _age(manifests / "a.yaml", manifests)
+    state = StateDir(tmp_path / "state")
+    for i in range(5):
+        state.write_status(f"demo/s{i}", StatusRecord(ingress=(f"192.0.2.{i + 1}",)))
+    src = ManifestSource(manifests, state, settle=0)
+    src.load()
+    before = src._memo.misses
+    StateDir(tmp_path / "state").write_status("demo/s3", StatusRecord(ingress=("192.0.2.99",)))
+    loaded = src.load()
+    assert src._memo.misses - before == 1  # s3 alone; the other four are reused
+    assert loaded.snapshot is not None
+    ips = {s.name: [str(ip) for ip in s.state.ingress_ips] for s in loaded.snapshot.services}
+    assert ips["s3"] == ["192.0.2.99"] and ips["s0"] == ["192.0.2.1"]

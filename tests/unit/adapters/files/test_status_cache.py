@@ -130,3 +130,30 @@ def test_atomic_write_mode_directory_and_no_leftovers(tmp_path: Path) -> None:
         t.join()
     assert json.loads(target.read_text())["n"] in range(8)
     assert os.listdir(target.parent) == ["r.json"]
+
+
+def test_a_burst_of_writes_is_few_wake_ups(tmp_path: Path) -> None:
+    watcher = Watcher(tmp_path)
+    watcher.start()
+    try:
+        time.sleep(0.1)
+        watcher.wait(0.05)
+        done = threading.Event()
+
+        def burst() -> None:
+            for i in range(100):
+                _put(tmp_path, "a/x", f"192.0.2.{i + 1}")
+                time.sleep(0.002)
+            done.set()
+
+        writer = threading.Thread(target=burst)
+        writer.start()
+        wakes = 0
+        deadline = time.monotonic() + 20
+        while not done.is_set() and time.monotonic() < deadline:
+            wakes += watcher.wait(0.5)
+        writer.join()
+        # one per write without the folding (the loop asks again at once)
+        assert 1 <= wakes <= 50
+    finally:
+        watcher.stop()
