@@ -65,6 +65,7 @@ class Controller:
         self.homes: Homes = {}
         self._reported: dict[str, str] = {}
         self._problems: tuple[str, ...] = ()
+        self._problems_of: object = None  # the problems object last reported
         self._deprecated: set[tuple[str, str]] = set()
         #: inputs of the last pass, if it wrote nothing: the same inputs decide the same
         self._settled: tuple[ClusterSnapshot, frozenset[str], Allocator] | None = None
@@ -200,12 +201,17 @@ class Controller:
             self.events.event(service, kind, message, warning=type_ == "Warning")
 
     def _report_problems(self, problems: Any, *, stale: bool) -> None:
+        if problems is self._problems_of:
+            return  # the source's very same list: nothing new (idle passes end here)
+        self._problems_of = problems
         lines = tuple(sorted(str(p) for p in problems))
         if lines == self._problems:
             return
+        before = set(self._problems)
         self._problems = lines
         for line in lines:
-            self.log("configProblem", level="warning", msg=line)
+            if line not in before:  # once per problem, not all again on every change
+                self.log("configProblem", level="warning", msg=line)
         if self.events is not None:
             for p in problems:
                 # MetalLB posts one on every Service that still uses metallb.universe.tf/*

@@ -30,7 +30,7 @@ from orchestrator.adapters.files.atomic import atomic_write
 from orchestrator.core.status.records import StatusRecord
 
 #: with change notices, every record is still read again this often (seconds)
-FULL_EVERY = 10.0
+FULL_EVERY = 60.0
 
 Record = dict[str, Any]
 
