@@ -27,7 +27,8 @@ distinct ports): each bulk adds ``--ips`` shared addresses, the +1 Service has i
 
 ``--idle S``: after the steps, the CPU used by the controller and the three speakers over
 S seconds while nothing changes (percent of one core, from ``/proc/PID/stat``) and their
-resident memory.
+resident memory. ``--idle-files N`` measures only that, for the file layer alone: the
+controller and three speakers without routing daemons or L2 (no root needed), N Services.
 
 Prints figures and exits 0; asserts no timing. Needs root (namespaces), FRR (and gobgpd
 for ``--backend gobgp``). Run: ``.venv/bin/python tests/bench/bench_e2e.py [--services
@@ -53,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from orchestrator.adapters.files.atomic import atomic_write  # noqa: E402
-from orchestrator.lab import manifests, procs  # noqa: E402
+from orchestrator.lab import manifests, nodes, procs  # noqa: E402
 from orchestrator.lab.config import BGP_POOL, Backend, LabConfig, node_ip  # noqa: E402
 from orchestrator.lab.down import down  # noqa: E402
 from orchestrator.lab.up import up  # noqa: E402
@@ -248,18 +249,54 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def idle(config: LabConfig, seconds: float, services: int) -> None:
+def idle(config: LabConfig, seconds: float, services: int, *, label: str = "") -> None:
     names = ["controller", *(f"{n}-speaker" for n in config.node_names)]
     pids = {n: r.pid for n in names if (r := procs.read(config.run_dir, n)) is not None}
     hz = os.sysconf("SC_CLK_TCK")
     before = {n: _cpu_ticks(p) for n, p in pids.items()}
     time.sleep(seconds)
     used = {n: (_cpu_ticks(p) - before[n]) / hz / seconds * 100 for n, p in pids.items()}
-    print(f"\n{config.backend.value}: idle {seconds:.0f} s with {services} Services")
+    print(f"\n{label or config.backend.value}: idle {seconds:.0f} s with {services} Services")
+    if not pids:
+        print("  no processes found")
     for n, p in pids.items():
         print(f"  {n:<14} cpu {used[n]:5.1f} % of one core   rss {_rss_mb(p):6.1f} MB")
     print(f"  {'total':<14} cpu {sum(used.values()):5.1f} %   target <= 10 % (with 2,000 Services)")
     print("  target rss <= 150 MB per process (with 10,000 Services)")
+
+
+def idle_files(services: int, seconds: float) -> None:
+    """The file layer alone: the controller and three speakers as processes (``--backend
+    none --no-l2``: no namespaces, no daemons) on ``services`` Services, idle CPU and RSS
+    once every record is written."""
+    directory = Path(tempfile.mkdtemp(prefix="mlb-idle-"))
+    config = LabConfig(directory=directory)
+    manifests.write_all(config)
+    docs: list[Mapping[str, Any]] = []
+    for i in range(services):
+        docs += bench_service(i, f"k{i // max(1, services // 100)}")
+    write_docs(config.manifests / "50-bulk.yaml", docs)
+    where = ["--source", str(config.manifests), "--state", str(config.state)]
+    argvs = {"controller": nodes.python_cli("controller", *where)}
+    for i, n in enumerate(config.node_names):
+        port = f"127.0.0.1:{19471 + i}"
+        argvs[f"{n}-speaker"] = nodes.python_cli(
+            "speaker", "--node", n, *where, "--no-l2", "--metrics-address", port
+        )
+    started = [
+        procs.spawn(name, argv, run_dir=config.run_dir, log_dir=config.log_dir)
+        for name, argv in argvs.items()
+    ]
+    try:
+        t0 = time.monotonic()
+        records = config.state / "services"
+        while time.monotonic() - t0 < 600 and len(list(records.glob("*/*.json"))) < services + 2:
+            time.sleep(1.0)
+        print(f"\nfiles only: {services} Services recorded after {time.monotonic() - t0:.0f} s")
+        time.sleep(5.0)
+        idle(config, seconds, services, label="files only")
+    finally:
+        procs.stop(started)
 
 
 # --------------------------------------------------------------------------- main
@@ -316,7 +353,17 @@ def main() -> int:
     p.add_argument("--ips", type=int, default=0, help="shared IPs per bulk (default 200/sizes)")
     p.add_argument("--idle", type=float, default=0.0, help="seconds of idle CPU to measure")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds per step at most")
+    p.add_argument(
+        "--idle-files",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only: idle CPU of the file layer with N Services (no namespaces, no daemons)",
+    )
     args = p.parse_args()
+    if args.idle_files:
+        idle_files(args.idle_files, args.idle or 20.0)
+        return 0
     sizes = sorted(int(s) for s in args.services.split(","))
     ips = args.ips or 200 // len(sizes)
     for name in args.backend.split(","):
