@@ -223,3 +223,28 @@ def test_a_changed_record_parses_only_its_service_again(tmp_path: Path) -> None:
     assert loaded.snapshot is not None
     ips = {s.name: [str(ip) for ip in s.state.ingress_ips] for s in loaded.snapshot.services}
     assert ips["s3"] == ["192.0.2.99"] and ips["s0"] == ["192.0.2.1"]
+
+
+def test_the_reader_parses_only_the_file_whose_text_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.yaml").write_text(SERVICE)
+    (tmp_path / "b.yaml").write_text(SERVICE.replace("web", "api"))
+    parsed: list[str] = []
+    real = manifests_module.load_text
+
+    def counting(text: str, name: str) -> Loaded:
+        parsed.append(name)
+        return real(text, name)
+
+    monkeypatch.setattr(manifests_module, "load_text", counting)
+    reader = manifests_module.DirectoryReader(tmp_path)
+    first = reader.read()
+    assert reader.read() is first  # nothing changed: the very same result
+    (tmp_path / "b.yaml").write_text(SERVICE.replace("web", "db"))
+    names = [doc["metadata"]["name"] for _, doc in reader.read().documents]
+    assert names == ["web", "db"]
+    assert parsed == ["a.yaml", "b.yaml", "b.yaml"]
+    (tmp_path / "a.yaml").unlink()
+    assert [doc["metadata"]["name"] for _, doc in reader.read().documents] == ["db"]
+    assert parsed == ["a.yaml", "b.yaml", "b.yaml"]
