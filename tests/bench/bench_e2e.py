@@ -310,7 +310,13 @@ def run(
     config = LabConfig(directory=directory, backend=backend, prefix=PREFIX)
     try:
         print(f"\n{backend.value}: lab up ({directory})", flush=True)
-        up(config, timeout=120)
+        try:
+            up(config, timeout=120)
+        except Exception:
+            for log in sorted(config.log_dir.glob("*.log")):  # what failed, before down
+                tail = log.read_text(errors="replace").splitlines()[-5:]
+                print(f"--- {log.name}", *tail, sep="\n  ")
+            raise
         logs = Logs(config)
         present, prefixes, first_key = 0, 1, 0  # the lab's api Service has one prefix
         base = 2  # the lab's web and api

@@ -21,6 +21,7 @@ may be a Secret or a BGP password. Documents before the error in the same file a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,9 @@ class DirectoryReader:
 
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
-        self._files: dict[str, tuple[str, Loaded]] = {}  # name -> (text, its documents)
+        #: name -> (digest of its text, its documents): a digest, not the text, to keep
+        #: memory to the documents (10,000 Services are megabytes of text)
+        self._files: dict[str, tuple[bytes, Loaded]] = {}
         self._last: Loaded | None = None
 
     def read(self) -> Loaded:
@@ -133,21 +136,22 @@ class DirectoryReader:
         if not files:
             self._files, self._last = {}, None
             return load_directory(self.directory)
-        parts: dict[str, tuple[str, Loaded]] = {}
+        parts: dict[str, tuple[bytes, Loaded]] = {}
         same = self._last is not None and len(files) == len(self._files)
         for path in files:
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 same = False
-                parts[path.name] = ("", load_file(path))  # worded as load_file words it
+                parts[path.name] = (b"", load_file(path))  # worded as load_file words it
                 continue
+            digest = hashlib.blake2b(text.encode(), digest_size=32).digest()
             cached = self._files.get(path.name)
-            if cached is not None and cached[0] == text:
+            if cached is not None and cached[0] == digest:
                 parts[path.name] = cached
             else:
                 same = False
-                parts[path.name] = (text, load_text(text, path.name))
+                parts[path.name] = (digest, load_text(text, path.name))
         if same and self._last is not None:
             return self._last
         loaded = Loaded()
