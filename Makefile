@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr frr-pythontools gobgpd iproute2 iputils-ping curl tcpdump
 STAMP := $(VENV)/.installed
 
-.PHONY: demo soak test lint unit integration deps venv kube-bins bench bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube clean
+.PHONY: demo soak test lint unit integration deps venv kube-bins bench bench-alloc bench-l2 bench-l2-heap bench-frr bench-gobgp bench-kube bench-e2e clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -68,6 +68,10 @@ bench-frr: deps venv
 
 bench-gobgp: deps venv
 	$(PY) tests/bench/bench_gobgp.py
+
+# the standalone system end to end, stage by stage (ARGS="--services 100 --backend frr")
+bench-e2e: deps venv
+	$(PY) tests/bench/bench_e2e.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

@@ -70,7 +70,8 @@ def open_where(p: argparse.ArgumentParser, args: argparse.Namespace) -> Where:
         from orchestrator.adapters.files.watch import Watcher
 
         state = StateDir(args.state)
-        waker = Watcher(Path(args.source), state.root)
+        state.track()  # the watcher names what changed: reads touch only that
+        waker = Watcher(Path(args.source), state.root, on_path=state.notice)
         return Where(ManifestSource(Path(args.source), state), state, waker)
     from orchestrator.adapters.kube.client import KubeClient
     from orchestrator.adapters.kube.leases import KubeLeases

@@ -67,6 +67,7 @@ class Controller:
         self.homes: Homes = {}
         self._reported: dict[str, str] = {}
         self._problems: tuple[str, ...] = ()
+        self._problems_of: object = None  # the problems object last reported
         self._deprecated: set[tuple[str, str]] = set()
         #: inputs of the last pass, if it wrote nothing: the same inputs decide the same
         self._settled: tuple[ClusterSnapshot, frozenset[str], Allocator] | None = None
@@ -79,7 +80,9 @@ class Controller:
         """One full pass; returns how many Service records were written or removed. The
         leases are read, and the clock (or ``now``, in virtual-time tests) after them, only
         once the snapshot is loaded: a load may take seconds (§15)."""
+        started = time.time()
         loaded = self.source.load()
+        loaded_at = time.time()
         self.retry_in = loaded.retry_in
         self._report_problems(loaded.problems, stale=loaded.stale)
         self._config_metrics.observe(loaded=loaded.snapshot is not None, stale=loaded.stale)
@@ -107,6 +110,7 @@ class Controller:
             snapshot, allocator=self.allocator, live_nodes=live, previous_homes=self.homes
         )
         self.homes = result.homes
+        planned_at = time.time()
         self._alloc_metrics.publish(result.allocation.pools)
         writes = 0
         present = set()
@@ -142,6 +146,18 @@ class Controller:
                 self.log("serviceDeleted", service=key)
         if writes == 0:
             self._settled = (snapshot, live, self.allocator)
+        else:
+            # the stages of a pass that changed something, for ``make bench-e2e``
+            self.log(
+                "passTimes",
+                level="debug",
+                services=len(snapshot.services),
+                writes=writes,
+                start=f"{started:.3f}",
+                loaded=f"{loaded_at:.3f}",
+                planned=f"{planned_at:.3f}",
+                written=f"{time.time():.3f}",
+            )
         return writes
 
     def run(
@@ -189,12 +205,17 @@ class Controller:
             self.events.event(service, kind, message, warning=type_ == "Warning")
 
     def _report_problems(self, problems: Any, *, stale: bool) -> None:
+        if problems is self._problems_of:
+            return  # the source's very same list: nothing new (idle passes end here)
+        self._problems_of = problems
         lines = tuple(sorted(str(p) for p in problems))
         if lines == self._problems:
             return
+        before = set(self._problems)
         self._problems = lines
         for line in lines:
-            self.log("configProblem", level="warning", msg=line)
+            if line not in before:  # once per problem, not all again on every change
+                self.log("configProblem", level="warning", msg=line)
         if self.events is not None:
             for p in problems:
                 # MetalLB posts one on every Service that still uses metallb.universe.tf/*

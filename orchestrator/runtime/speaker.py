@@ -18,7 +18,8 @@ announcer) and ``RoutingBackend`` (FRR or GoBGP); either may be absent.
 Every lease renewal of every node wakes the loop, but most change neither the snapshot nor
 the set of live nodes; the intent is a pure function of those two, so it is computed again
 only when one of them changed (``_intents``). With 10,000 Services a pass cost ~0.4 s, and
-with N nodes there are N renewals a second.
+with N nodes there are N renewals a second. A pass whose intent is the one already applied,
+on the same links, stops right there: the reporting that follows is O(Services) too.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class Speaker:
         self.held: HoldReason | None = HoldReason.STARTING  # why the lease is not renewed
         self._bgp_applied: NodeBGPIntent | None = None
         self._computed: tuple[ClusterSnapshot, frozenset[str], Intents] | None = None
+        self._passed_links: tuple[str, ...] | None = None  # the announcer's links last pass
         self.registry = registry or CollectorRegistry()
         self._config_metrics = ConfigMetrics(self.registry)
         self._announced_metrics = SpeakerMetrics(self.registry)
@@ -165,7 +167,9 @@ class Speaker:
     def reconcile(self, now: float | None = None) -> SpeakerState:
         """One pass. The leases are read, and the clock (or ``now``, in virtual-time
         tests) after them, only once the snapshot is loaded: a load may take seconds."""
+        started = time.time()
         loaded = self.source.load()
+        loaded_at = time.time()
         self.retry_in = loaded.retry_in
         with self._deciding:
             live = self.membership.observe(now)
@@ -175,7 +179,7 @@ class Speaker:
             if loaded.snapshot is None:
                 return self.current
             self._snapshot = loaded.snapshot
-            return self._decide(loaded.snapshot, live, now)
+            return self._decide(loaded.snapshot, live, now, times=(started, loaded_at))
 
     def _live_changed(self, live: frozenset[str]) -> None:
         """The membership thread saw the live set change: decide again at once on the last
@@ -189,10 +193,32 @@ class Speaker:
                 self.log("InternalError", level="error", reason=type(e).__name__, msg=str(e))
 
     def _decide(
-        self, snapshot: ClusterSnapshot, live: frozenset[str], now: float | None
+        self,
+        snapshot: ClusterSnapshot,
+        live: frozenset[str],
+        now: float | None,
+        *,
+        times: tuple[float, float] | None = None,
     ) -> SpeakerState:
-        """This node's intent for ``snapshot`` and ``live``, applied (under ``_deciding``)."""
+        """This node's intent for ``snapshot`` and ``live``, applied (under ``_deciding``);
+        ``times``: when the pass started and its load ended, for the ``passTimes`` line."""
+        started, loaded_at = times if times is not None else (time.time(), time.time())
+        before = self._computed
         computed = self._intents(snapshot, live)
+        computed_at = time.time()
+        fresh = before is None or before[2] is not computed
+        links = self._links()
+        if (
+            not fresh
+            and links == self._passed_links
+            and not self.handover.until
+            and (self.bgp is None or computed.bgp is None or computed.bgp is self._bgp_applied)
+        ):
+            # the same intent, applied, on the same links, no handover running out: what
+            # follows would redo the same (it is O(Services), and every lease renewal of
+            # every node gets here)
+            return self.current
+        self._passed_links = links
         wanted = computed.wanted
         self._hand_over(wanted, live=self.node in live, now=now, assigned=computed.assigned)
         self._announce_failed(computed.l2)
@@ -220,6 +246,19 @@ class Speaker:
                     reason=type(e).__name__,
                     msg=str(e),
                 )
+        if fresh:
+            # the stages of a pass that computed a new intent, for ``make bench-e2e``
+            self.log(
+                "passTimes",
+                level="debug",
+                node=self.node,
+                l2=len(wanted),
+                prefixes=len(bgp.prefixes) if bgp is not None else 0,
+                start=f"{started:.3f}",
+                loaded=f"{loaded_at:.3f}",
+                computed=f"{computed_at:.3f}",
+                applied=f"{time.time():.3f}",
+            )
         self._announced_metrics.publish(computed.metrics)
         self._report(computed.l2, bgp)
         self.current = SpeakerState(live=live, l2=wanted, bgp=bgp)

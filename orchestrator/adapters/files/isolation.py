@@ -23,6 +23,7 @@ from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
 from orchestrator.core.model.cluster import ClusterSnapshot, ServiceState
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse.isolation import Document, isolate, origin
+from orchestrator.core.parse.leaves import ParseMemo
 
 Overlay = Callable[[Sequence[Document], Mapping[str, Mapping[str, Any]]], list[Document]]
 
@@ -37,8 +38,9 @@ def broken_files(problems: Sequence[FieldError]) -> set[str]:
 class FileIsolation:
     """Keeps the last good files and objects between passes; one call per parse."""
 
-    def __init__(self, overlay: Overlay) -> None:
+    def __init__(self, overlay: Overlay, *, memo: ParseMemo | None = None) -> None:
         self._overlay = overlay
+        self._memo = memo  # unchanged documents are not parsed again
         self._files: dict[str, list[Document]] = {}  # file -> its documents, last clean read
         self._objects: dict[str, Document] = {}  # ``isolate``'s last good versions
         self._states: dict[str, ServiceState] = {}  # and the Services' last clean states
@@ -66,7 +68,10 @@ class FileIsolation:
                 documents.extend(by_file.get(name, ()))  # first read: what could be read
         self._files = files_now
         result = isolate(
-            self._overlay(documents, statuses), self._objects, last_states=self._states
+            self._overlay(documents, statuses),
+            self._objects,
+            last_states=self._states,
+            memo=self._memo,
         )
         self._objects, self._states = dict(result.last_good), dict(result.states)
         problems = (*files.problems, *kept, *result.snapshot.problems)

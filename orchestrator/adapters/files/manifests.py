@@ -6,8 +6,12 @@ pairs that ``orchestrator.core.parse.parse_snapshot`` consumes. A source is
 so the number matches what an editor shows between ``---`` separators).
 
 Files are read in name order, non-recursively (subdirectories are where the lab keeps its
-state files), skipping hidden files (editor swap and backup files). ``yaml.safe_load_all``
-builds only plain data, never Python objects.
+state files), skipping hidden files (editor swap and backup files). The safe loader builds
+only plain data, never Python objects; it is libyaml's (``CSafeLoader``, about ten times
+faster: 2,000 documents were seconds of pure-Python parsing) when PyYAML has it.
+
+``DirectoryReader`` keeps each file's text and documents, so reading the directory again
+parses only the files whose text changed.
 
 Nothing here raises on bad input: an unreadable file, a YAML syntax error or a document that
 is not a mapping becomes a ``FieldError``. A symbolic link that leads nowhere (dangling, or a
@@ -20,6 +24,7 @@ before the error in the same file are kept.
 from __future__ import annotations
 
 import errno
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +35,7 @@ import yaml
 from orchestrator.core.model.errors import FieldError, Severity
 
 SUFFIXES = (".yaml", ".yml")
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def load_text(text: str, name: str) -> Loaded:
     loaded = Loaded()
     index = 0
     try:
-        for index, doc in enumerate(yaml.safe_load_all(text), start=1):
+        for index, doc in enumerate(yaml.load_all(text, Loader=_SafeLoader), start=1):
             if doc is None:
                 continue
             source = f"{name}#{index}"
@@ -120,3 +126,49 @@ def load_directory(directory: Path | str) -> Loaded:
         loaded.documents.extend(one.documents)
         loaded.problems.extend(one.problems)
     return loaded
+
+
+class DirectoryReader:
+    """``load_directory`` that parses again only the files whose text changed since the
+    last ``read``; the very same ``Loaded`` while no file's text changed."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        #: name -> (digest of its text, its documents): a digest, not the text, to keep
+        #: memory to the documents (10,000 Services are megabytes of text)
+        self._files: dict[str, tuple[bytes, Loaded]] = {}
+        self._last: Loaded | None = None
+
+    def read(self) -> Loaded:
+        try:
+            files = manifest_files(self.directory)
+        except OSError:
+            self._files, self._last = {}, None
+            return load_directory(self.directory)  # the same problem, worded once
+        if not files:
+            self._files, self._last = {}, None
+            return load_directory(self.directory)
+        parts: dict[str, tuple[bytes, Loaded]] = {}
+        same = self._last is not None and len(files) == len(self._files)
+        for path in files:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                same = False
+                parts[path.name] = (b"", load_file(path))  # worded as load_file words it
+                continue
+            digest = hashlib.blake2b(text.encode(), digest_size=32).digest()
+            cached = self._files.get(path.name)
+            if cached is not None and cached[0] == digest:
+                parts[path.name] = cached
+            else:
+                same = False
+                parts[path.name] = (digest, load_text(text, path.name))
+        if same and self._last is not None:
+            return self._last
+        loaded = Loaded()
+        for _text, one in parts.values():
+            loaded.documents.extend(one.documents)
+            loaded.problems.extend(one.problems)
+        self._files, self._last = parts, loaded
+        return loaded

@@ -15,7 +15,9 @@ for ``settle`` seconds (``ManifestSource``); until then the previous read stands
 ``Loaded.retry_in`` tells the loop when to look again.
 
 Every lease renewal wakes every process (``watch.py``), so the YAML is parsed again only
-when a manifest file changed (``fingerprint``).
+when a manifest file changed (``fingerprint``), and then only the files whose text changed
+(``DirectoryReader``): inside the fingerprint's "racy" window every pass reads the text
+again, but a text equal to the last one is not parsed again.
 
 ``overlay`` puts the recorded status and annotations (``status.py``) onto the Service
 manifests before they are parsed, so the parser reads exactly what it would read from a
@@ -33,10 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.adapters.files.isolation import FileIsolation
+from orchestrator.adapters.files.manifests import DirectoryReader, manifest_files
 from orchestrator.adapters.files.manifests import Loaded as FilesLoaded
-from orchestrator.adapters.files.manifests import load_directory, manifest_files
 from orchestrator.adapters.files.store import StateDir
 from orchestrator.core.model.errors import FieldError
+from orchestrator.core.parse.leaves import ParseMemo
 from orchestrator.ports import Loaded
 
 Document = tuple[str, Mapping[str, Any]]
@@ -109,9 +112,12 @@ class ManifestSource:
         self.settle = settle
         self.settle_max = settle_max
         self._clock = clock
-        self._isolation = FileIsolation(overlay)
         self._damaged: tuple[FieldError, ...] = ()
         self._files: FilesLoaded | None = None
+        self._reader = DirectoryReader(self.directory)
+        self._memo = ParseMemo()  # unchanged documents are not parsed again
+        self._overlaid: dict[str, tuple[object, object, Document]] = {}
+        self._isolation = FileIsolation(self._overlay, memo=self._memo)
         self._files_key: object = None
         self._held_since: float | None = None
         self._loaded: tuple[FilesLoaded, Mapping[str, Any], Loaded] | None = None
@@ -134,7 +140,7 @@ class ManifestSource:
     def _read(self) -> FilesLoaded:
         key = fingerprint(self.directory)
         if key is None or key != self._files_key or self._files is None:
-            self._files = load_directory(self.directory)
+            self._files = self._reader.read()
             self._files_key = key
         return self._files
 
@@ -149,7 +155,7 @@ class ManifestSource:
         if (
             self._loaded is not None
             and self._loaded[0] is files
-            and self._loaded[1] == statuses
+            and (self._loaded[1] is statuses or self._loaded[1] == statuses)
             and self._damaged == damaged
         ):
             # nothing read changed: the same result, so consumers may skip their work too
@@ -159,6 +165,11 @@ class ManifestSource:
         self._loaded, self._damaged = (files, statuses, loaded), damaged
         return loaded
 
+    def _overlay(
+        self, documents: Iterable[Document], statuses: Mapping[str, Mapping[str, Any]]
+    ) -> list[Document]:
+        return overlay(documents, statuses, self._overlaid)
+
     def _parse(
         self, files: FilesLoaded, statuses: Mapping[str, Mapping[str, Any]], retry_in: float | None
     ) -> Loaded:
@@ -167,18 +178,36 @@ class ManifestSource:
 
 
 def overlay(
-    documents: Iterable[Document], statuses: Mapping[str, Mapping[str, Any]]
+    documents: Iterable[Document],
+    statuses: Mapping[str, Mapping[str, Any]],
+    memo: dict[str, tuple[object, object, Document]] | None = None,
 ) -> list[Document]:
-    """Service documents with their recorded status and annotations filled in."""
+    """Service documents with their recorded status and annotations filled in.
+
+    With ``memo``, a document whose manifest and record are the very objects of the last
+    call is the very merged object of the last call: the parser's ``ParseMemo`` then
+    reuses its parse (the reader keeps unchanged files' documents, the state directory
+    unchanged records). Without it, every Service is copied and parsed again per change."""
     out: list[Document] = []
+    seen: dict[str, tuple[object, object, Document]] = {}
     for source, doc in documents:
         if doc.get("kind") == "Service" and isinstance(doc.get("metadata"), Mapping):
             meta = doc["metadata"]
             key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
             record = statuses.get(key)
             if record is not None:
-                doc = _apply(doc, record)
+                cached = memo.get(source) if memo is not None else None
+                if cached is not None and cached[0] is doc and cached[1] is record:
+                    merged = cached[2]
+                else:
+                    merged = (source, _apply(doc, record))
+                seen[source] = (doc, record, merged)
+                out.append(merged)
+                continue
         out.append((source, doc))
+    if memo is not None:
+        memo.clear()
+        memo.update(seen)
     return out
 
 

@@ -9,6 +9,9 @@ Layout::
 and speaker leases (``leases.py``), as ``KubeStore`` (``kube/store.py``) joins the status
 subresource and the Lease objects. The controller is the only writer of ``services/``;
 each speaker is the only writer of its own lease.
+
+A watcher that names the files that changed (``track``, ``notice``) lets a read of the
+records touch only those (``status.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ class StateDir:
         self.leases = self.root / "leases"
         self.status_files = FileStatuses(self.services)
         self.lease_files = FileLeases(self.leases)
+
+    # -- change notices from a watcher (``watch.Watcher(..., on_path=state.notice)``)
+    def track(self) -> None:
+        self.status_files.track()
+
+    def notice(self, path: str | None) -> None:
+        self.status_files.notice(path)
 
     # -- Service status records (written by the controller)
     def statuses(self) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from watchdog.events import (
@@ -35,11 +36,13 @@ from watchdog.events import (
 )
 
 from orchestrator import ports
+from orchestrator.adapters.files import manifests as manifests_module
 from orchestrator.adapters.files import source
-from orchestrator.adapters.files.manifests import Loaded, load_directory
+from orchestrator.adapters.files.manifests import Loaded
 from orchestrator.adapters.files.source import ManifestSource
 from orchestrator.adapters.files.store import StateDir
 from orchestrator.adapters.files.watch import Watcher, relevant
+from orchestrator.core.status.records import StatusRecord
 
 SERVICE = """apiVersion: v1
 kind: Service
@@ -91,26 +94,36 @@ def test_yaml_is_parsed_again_only_after_a_change(
     manifests.mkdir()
     path = manifests / "a.yaml"
     path.write_text(SERVICE)
-    calls: list[Path] = []
+    parsed: list[str] = []
+    read: list[Path] = []
+    real_load_text, real_read_text = manifests_module.load_text, Path.read_text
 
-    def counting(directory: Path | str) -> Loaded:
-        calls.append(Path(directory))
-        return load_directory(directory)
+    def counting(text: str, name: str) -> Loaded:
+        parsed.append(name)
+        return real_load_text(text, name)
 
-    monkeypatch.setattr(source, "load_directory", counting)
+    def reading(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self.suffix == ".yaml":
+            read.append(self)
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(manifests_module, "load_text", counting)
+    monkeypatch.setattr(Path, "read_text", reading)
     src = ManifestSource(manifests, StateDir(tmp_path / "state"), settle=0)
-    src.load()
-    src.load()
-    assert len(calls) == 2  # the file is younger than the racy window: always re-read
+    first = src.load()
+    second = src.load()
+    # the file is younger than the racy window: read again, but the same text is not parsed
+    assert (len(read), parsed) == (2, ["a.yaml"])
+    assert second.snapshot is first.snapshot
     monkeypatch.setattr(source, "_RACY_NS", 0)
     src.load()
     src.load()
-    assert len(calls) == 3
+    assert (len(read), len(parsed)) == (3, 1)  # old enough: the fingerprint stands
     path.write_text(SERVICE.replace("web", "api"))  # same size
     old = time.time_ns() - 10**9
     os.utime(path, ns=(old, old))
     loaded = src.load()
-    assert len(calls) == 4
+    assert (len(read), len(parsed)) == (4, 2)
     assert loaded.snapshot is not None
     assert [s.name for s in loaded.snapshot.services] == ["api"]
 
@@ -190,3 +203,48 @@ def test_a_directory_never_quiet_is_read_after_settle_max(tmp_path: Path) -> Non
     assert src.load().snapshot is None
     time.sleep(0.15)
     assert _names(src.load()) == ["web"]
+
+
+def test_a_changed_record_parses_only_its_service_again(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    text = "".join(SERVICE.replace("web", f"s{i}") + "---\n" for i in range(5))
+    (manifests / "a.yaml").write_text(text)
+    _age(manifests / "a.yaml", manifests)
+    state = StateDir(tmp_path / "state")
+    for i in range(5):
+        state.write_status(f"demo/s{i}", StatusRecord(ingress=(f"192.0.2.{i + 1}",)))
+    src = ManifestSource(manifests, state, settle=0)
+    src.load()
+    before = src._memo.misses
+    StateDir(tmp_path / "state").write_status("demo/s3", StatusRecord(ingress=("192.0.2.99",)))
+    loaded = src.load()
+    assert src._memo.misses - before == 1  # s3 alone; the other four are reused
+    assert loaded.snapshot is not None
+    ips = {s.name: [str(ip) for ip in s.state.ingress_ips] for s in loaded.snapshot.services}
+    assert ips["s3"] == ["192.0.2.99"] and ips["s0"] == ["192.0.2.1"]
+
+
+def test_the_reader_parses_only_the_file_whose_text_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.yaml").write_text(SERVICE)
+    (tmp_path / "b.yaml").write_text(SERVICE.replace("web", "api"))
+    parsed: list[str] = []
+    real = manifests_module.load_text
+
+    def counting(text: str, name: str) -> Loaded:
+        parsed.append(name)
+        return real(text, name)
+
+    monkeypatch.setattr(manifests_module, "load_text", counting)
+    reader = manifests_module.DirectoryReader(tmp_path)
+    first = reader.read()
+    assert reader.read() is first  # nothing changed: the very same result
+    (tmp_path / "b.yaml").write_text(SERVICE.replace("web", "db"))
+    names = [doc["metadata"]["name"] for _, doc in reader.read().documents]
+    assert names == ["web", "db"]
+    assert parsed == ["a.yaml", "b.yaml", "b.yaml"]
+    (tmp_path / "a.yaml").unlink()
+    assert [doc["metadata"]["name"] for _, doc in reader.read().documents] == ["db"]
+    assert parsed == ["a.yaml", "b.yaml", "b.yaml"]
