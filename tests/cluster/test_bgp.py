@@ -80,7 +80,12 @@ def test_password_from_secret_reaches_frr_only(
     def bgp_status(node: str) -> list[dict[str, Any]]:
         return installed.items("servicebgpstatuses", NAMESPACE, selector=f"metallb.io/node={node}")
 
-    statuses = poll("node-1's ServiceBGPStatus", lambda: bgp_status("node-1"), 30)
+    def bgp_status_written(node: str) -> list[dict[str, Any]] | None:
+        # created first, then its status written through the status subresource
+        found = bgp_status(node)
+        return found if found and all("status" in s for s in found) else None
+
+    statuses = poll("node-1's ServiceBGPStatus", lambda: bgp_status_written("node-1"), 30)
     assert statuses[0]["status"]["peers"] == ["router"], statuses
     assert statuses[0]["status"]["serviceName"] == "api"
 
