@@ -32,7 +32,16 @@ import yaml
 
 from orchestrator.cli.validate import validate
 from tests.cluster.conftest import VALUES, Runner
-from tests.harness.cluster import CHART, FULLNAME, NAMESPACE, RELEASE, Cluster, Process, free_port
+from tests.harness.cluster import (
+    CHART,
+    FULLNAME,
+    NAMESPACE,
+    RELEASE,
+    Cluster,
+    Process,
+    free_port,
+    ip_pool,
+)
 from tests.harness.polling import poll
 
 INVALID = Path(__file__).resolve().parents[2] / "examples" / "invalid"
@@ -147,14 +156,14 @@ def test_apply_of_examples_invalid_is_refused_with_the_validate_lines(installed:
 def test_valid_objects_are_admitted_and_an_overlapping_update_is_refused(
     installed: Cluster,
 ) -> None:
-    pools = [_pool("a", "192.0.2.0/28"), _pool("b", "192.0.2.16/28")]
+    pools = [ip_pool("a", "192.0.2.0/28"), ip_pool("b", "192.0.2.16/28")]
     installed.apply(pools)
     assert {p["metadata"]["name"] for p in installed.items("ipaddresspools", NAMESPACE)} == {
         "a",
         "b",
     }
     r = installed.kubectl(
-        "apply", "-f", "-", stdin=yaml.safe_dump(_pool("b", "192.0.2.8/29")), check=False
+        "apply", "-f", "-", stdin=yaml.safe_dump(ip_pool("b", "192.0.2.8/29")), check=False
     )
     assert r.returncode != 0
     assert (
@@ -163,15 +172,6 @@ def test_valid_objects_are_admitted_and_an_overlapping_update_is_refused(
     ), r.stderr
     stored = installed.get("ipaddresspool", "b", NAMESPACE)
     assert stored["spec"]["addresses"] == ["192.0.2.16/28"]
-
-
-def _pool(name: str, *addresses: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "metallb.io/v1beta1",
-        "kind": "IPAddressPool",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {"addresses": list(addresses)},
-    }
 
 
 def _peer(name: str, version: str) -> dict[str, Any]:
@@ -225,7 +225,7 @@ def test_with_the_controller_stopped_the_failure_policy_refuses(
     """Last in the module: it stops the module's controller."""
     controller.stop()
     r = installed.kubectl(
-        "apply", "-f", "-", stdin=yaml.safe_dump(_pool("c", "203.0.113.0/28")), check=False
+        "apply", "-f", "-", stdin=yaml.safe_dump(ip_pool("c", "203.0.113.0/28")), check=False
     )
     assert r.returncode != 0 and "failed calling webhook" in r.stderr, r.stderr
     assert installed.items("ipaddresspools", NAMESPACE) == []

@@ -27,19 +27,10 @@ import pytest
 
 from tests.cluster.conftest import Runner
 from tests.harness.audit import user_of
-from tests.harness.cluster import CONTROLLER_SA, NAMESPACE, Cluster
+from tests.harness.cluster import CONTROLLER_SA, NAMESPACE, Cluster, ip_pool
 from tests.harness.polling import poll
 
 BROKEN_LINE = 'IPAddressPool/broken: spec.addresses[0]: "198.51.100.300/29" is not a valid CIDR'
-
-
-def _pool(name: str, *addresses: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "metallb.io/v1beta1",
-        "kind": "IPAddressPool",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {"addresses": list(addresses)},
-    }
 
 
 def _service(name: str, ns: str) -> dict[str, Any]:
@@ -98,7 +89,7 @@ def cleanup(installed: Cluster) -> Iterator[None]:
 def test_a_broken_pool_shows_on_the_objects_and_the_others_allocate(
     installed: Cluster, run: Runner, ns: str
 ) -> None:
-    installed.apply([_pool("good", "192.0.2.0/28"), _service("web1", ns)])
+    installed.apply([ip_pool("good", "192.0.2.0/28"), _service("web1", ns)])
     run.controller()
     run.speaker("node-1")
     (ip1,) = poll("web1's IP", lambda: _ingress(installed, "web1", ns), 30)
@@ -112,7 +103,7 @@ def test_a_broken_pool_shows_on_the_objects_and_the_others_allocate(
     }
     poll("good: 1 assigned, 15 available", lambda: _counts(installed, "good") == ("1", "15"), 20)
 
-    installed.apply([_pool("broken", "198.51.100.300/29")])
+    installed.apply([ip_pool("broken", "198.51.100.300/29")])
 
     def invalid() -> dict[str, Any]:
         status = _state(installed)

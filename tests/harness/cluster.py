@@ -49,6 +49,16 @@ SPEAKER_SA = f"{FULLNAME}-speaker"
 Obj = dict[str, Any]
 
 
+def ip_pool(name: str, *addresses: str) -> Obj:
+    """An IPAddressPool in the release's namespace."""
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"addresses": list(addresses)},
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -265,6 +265,17 @@ def test_sidecar_with_restart_never_exits_when_a_daemon_dies(netns: Namespaces, 
     assert not pids_in(node)
 
 
+def client_entry(netns: Namespaces, client: str, vip: str) -> str | None:
+    """The MAC in the client kernel's neighbour entry for ``vip``, once there (5 s)."""
+
+    def neighbour() -> str | None:
+        out = netns.run(client, "ip", "neigh", "show", vip).stdout
+        match = re.search(r"lladdr (\S+)", out)
+        return match.group(1) if match else None
+
+    return poll(f"the client's entry for {vip}", neighbour, timeout=5)
+
+
 def test_l2_answers_with_the_speaker_containers_capabilities(netns: Namespaces, tmp: Path) -> None:
     require_frr()
     caps = container_capabilities()["speaker"]
@@ -300,12 +311,7 @@ def test_l2_answers_with_the_speaker_containers_capabilities(netns: Namespaces, 
     for vip in ("192.0.2.50", "2001:db8::50"):
         netns.run(client, "ping", "-c1", "-W1", vip, check=False)
 
-        def neighbour(vip: str = vip) -> str | None:
-            out = netns.run(client, "ip", "neigh", "show", vip).stdout
-            match = re.search(r"lladdr (\S+)", out)
-            return match.group(1) if match else None
-
-        assert poll(f"the client's entry for {vip}", neighbour, timeout=5) == mac
+        assert client_entry(netns, client, vip) == mac
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
 
@@ -366,12 +372,7 @@ def test_the_announcer_child_gets_real_time_priority_from_the_speakers_capabilit
         netns.run(client, "ping", "-c1", "-W1", "192.0.2.50", check=False)
         mac = netns.mac(node, "eth0")
 
-        def neighbour() -> str | None:
-            out = netns.run(client, "ip", "neigh", "show", "192.0.2.50").stdout
-            match = re.search(r"lladdr (\S+)", out)
-            return match.group(1) if match else None
-
-        assert poll("the client's entry for 192.0.2.50", neighbour, timeout=5) == mac
+        assert client_entry(netns, client, "192.0.2.50") == mac
         if drop_sys_nice:
             assert "refused=rt" in (tmp / "child.err").read_text()
     finally:

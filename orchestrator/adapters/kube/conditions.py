@@ -33,6 +33,7 @@ from orchestrator.adapters.kube.resources import (
     METAL_LB_POOL,
     Resource,
 )
+from orchestrator.adapters.kube.resync import ResyncLoop
 from orchestrator.core.status.records import Condition
 
 #: Kinds whose conditions this writer may set: cluster-scoped, with a status subresource.
@@ -54,7 +55,9 @@ def _utcnow() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class KubeObjectConditions:
+class KubeObjectConditions(ResyncLoop):
+    thread_name = "object-conditions"
+
     def __init__(
         self,
         client: KubeClient,
@@ -63,45 +66,23 @@ class KubeObjectConditions:
         clock: Callable[[], str] = _utcnow,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__(resync)
         self.client = client
-        self.resync = resync
         self.clock = clock
         self.on_error = on_error
         self._lock = threading.Lock()
         self._wanted: dict[str, tuple[Condition, ...]] = {}
         self._written: dict[str, tuple[Condition, ...]] = {}
         self._reported: set[str] = set()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.synced = threading.Event()  # set after each pass that met no error (tests)
 
     # -- the port (the controller's loop)
     def report(self, conditions: Wanted) -> None:
         with self._lock:
             self._wanted = {k: v for k, v in conditions.items() if k.partition("/")[0] in KINDS}
-        self.synced.clear()
-        self._wake.set()
+        self._poke()
 
-    # -- lifecycle
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="object-conditions", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self._wake.wait(self.resync):
-                self._wake.clear()
-            else:
-                self._written.clear()  # resync: check every object again
-            self.sync()
+    def _forget(self) -> None:
+        self._written.clear()  # resync: check every object again
 
     # -- the work (background thread; tests may call it directly)
     def sync(self) -> bool:

@@ -36,6 +36,7 @@ from typing import Any
 from orchestrator.adapters.kube.client import KubeClient
 from orchestrator.adapters.kube.errors import KubeConflict, KubeError, KubeNotFound
 from orchestrator.adapters.kube.resources import EVENT, IP_ADDRESS_POOL, Resource
+from orchestrator.adapters.kube.resync import ResyncLoop
 from orchestrator.core.model.errors import FieldError, Severity
 from orchestrator.core.parse.documents import KINDS, read_document
 
@@ -83,7 +84,9 @@ def state_status(wanted: Wanted, stamp: str) -> dict[str, Any]:
     return {"result": result, "errorSummary": summary, "conditions": [condition]}
 
 
-class ConfigStateWriter:
+class ConfigStateWriter(ResyncLoop):
+    thread_name = "config-state"
+
     def __init__(
         self,
         client: KubeClient,
@@ -96,6 +99,7 @@ class ConfigStateWriter:
         clock: Callable[[], str] = _utcnow,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__(resync)
         self.client = client
         self.namespace = namespace
         self.documents = documents
@@ -103,7 +107,6 @@ class ConfigStateWriter:
         #: a speaker writes ``speaker-<node>`` and leaves pools and Events to the controller
         self.node = node
         self.name = f"speaker-{node}" if node else "controller"
-        self.resync = resync
         self.clock = clock
         self.on_error = on_error
         self._lock = threading.Lock()
@@ -111,37 +114,16 @@ class ConfigStateWriter:
         self._written: dict[str, Any] = {}
         self._evented: set[tuple[str, str]] = set()
         self._reported: set[str] = set()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.synced = threading.Event()
 
     def report(self, wanted: Wanted) -> None:
         with self._lock:
             if wanted == self._wanted:
                 return
             self._wanted = wanted
-        self.synced.clear()
-        self._wake.set()
+        self._poke()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="config-state", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self._wake.wait(self.resync):
-                self._wake.clear()
-            else:
-                self._written.clear()
-            self.sync()
+    def _forget(self) -> None:
+        self._written.clear()
 
     def sync(self) -> bool:
         with self._lock:
